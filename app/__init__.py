@@ -1,0 +1,1 @@
+"""The people-facing layer: the `strategisok` command and the Gradio chat."""

@@ -1,0 +1,364 @@
+"""The `strategisok` command: index, search, eval, docs and serve, as ../shared/DESIGN.md
+specifies them. Exit codes: 0 done, 1 failed (or --strict and a file was skipped), 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from index import (
+    MODES,
+    Filters,
+    IndexBusy,
+    IndexUnavailable,
+    ModelLoadError,
+    SearchIndex,
+    build_index,
+)
+
+from .evaluation import QuestionFileError, evaluate, format_table, read_questions
+from .results import mark, query_to_json
+from .settings import Settings, SettingsError
+
+EXAMPLES = """\
+exempel:
+  strategisok index corpus/
+  strategisok search "Får nämnden delta i EU-projekt?"
+  strategisok search "inget att erinra" --mode lexical -k 10 --filter doc_type=remissvar
+  strategisok search --batch fragor.jsonl --json > svar.jsonl
+  strategisok eval ../shared/eval/dev_questions.jsonl
+  strategisok docs
+  strategisok serve
+  strategisok serve --host 0.0.0.0 --auth-file konton.txt --allow-upload
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="strategisok",
+        description="Sök i strategier och remissvar – med citat ur dokumenten.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument(
+            "--index-dir",
+            type=Path,
+            help="indexmapp (standard .strategisok/, eller STRATEGISOK_INDEX_DIR)",
+        )
+        return sub
+
+    p = command("index", "Bygg eller uppdatera indexet från en dokumentmapp.")
+    p.add_argument(
+        "corpus",
+        nargs="?",
+        type=Path,
+        metavar="KORPUSMAPP",
+        help="dokumentmappen (standard corpus/, eller STRATEGISOK_CORPUS)",
+    )
+    p.add_argument("--model", help="sentence-transformers-modell: namn eller lokal mapp")
+    p.add_argument("--device", help="cpu (standard) eller cuda")
+    p.add_argument("--batch-size", type=int, help="textavsnitt per embeddingomgång")
+    p.add_argument("--chunk-tokens", type=int, help="största avsnitt i modellens token")
+    p.add_argument("--overlap-tokens", type=int, help="överlapp mellan avsnitt i token")
+    p.add_argument(
+        "--strict", action="store_true", help="avsluta med kod 1 om någon fil hoppades över"
+    )
+    p.add_argument("--quiet", action="store_true", help="inga förloppsindikatorer")
+
+    p = command("search", "Sök efter de avsnitt som besvarar en fråga.")
+    p.add_argument("query", nargs="?", metavar="FRÅGA")
+    p.add_argument(
+        "--batch",
+        type=Path,
+        metavar="FRÅGOR.jsonl",
+        help='en JSON per rad med fältet "q"; ett svar per rad, i samma ordning',
+    )
+    p.add_argument("-k", type=int, default=5, help="antal avsnitt (standard 5)")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="sökläge (standard hybrid)")
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="NYCKEL=VÄRDE",
+        help="doc_type=…, organisation=…, source=…, year=2015 eller year=2015-2020; "
+        "upprepa för fler",
+    )
+    p.add_argument("--json", action="store_true", help="svar som JSON (se DESIGN.md)")
+    p.add_argument("--device", help="cpu (standard) eller cuda")
+
+    p = command("eval", "Mät träffsäkerheten på en frågefil (hit@1, hit@5, MRR@10).")
+    p.add_argument("questions", type=Path, metavar="FRÅGOR.jsonl")
+    p.add_argument(
+        "--mode",
+        action="append",
+        choices=MODES,
+        dest="modes",
+        help="läge att mäta (standard: alla tre)",
+    )
+    p.add_argument("--json", action="store_true", help="resultat som JSON")
+    p.add_argument("--device", help="cpu (standard) eller cuda")
+
+    command("docs", "Lista dokumenten i indexet och filer som inte kunde läsas.")
+
+    p = command("serve", "Starta webbappen (chatt, formuleringar, dokumentlista, API /sok).")
+    p.add_argument("--host", default="127.0.0.1", help="adress att lyssna på (standard 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (standard 7860)")
+    p.add_argument(
+        "--auth",
+        action="append",
+        default=[],
+        metavar="ANVÄNDARE:LÖSENORD",
+        help="kräv inloggning; upprepa för fler konton (syns i processlistan: --auth-file "
+        "är säkrare)",
+    )
+    p.add_argument(
+        "--auth-file", type=Path, metavar="FIL", help="fil med ett ANVÄNDARE:LÖSENORD per rad"
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="tillåt annan adress än 127.0.0.1 utan inloggning (rekommenderas inte)",
+    )
+    p.add_argument(
+        "--allow-upload",
+        action="store_true",
+        help="låt användare lägga till PDF, DOCX, TXT och MD i dokumentmappen",
+    )
+    p.add_argument(
+        "--max-upload-mb", type=int, default=50, help="största uppladdade fil i MB (standard 50)"
+    )
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        metavar="KORPUSMAPP",
+        help="dokumentmappen när indexet saknas (annars mappen indexet byggdes från)",
+    )
+    p.add_argument("--device", help="cpu (standard) eller cuda")
+    return parser
+
+
+def parse_filters(items: list[str]) -> Filters:
+    values: dict[str, list[str]] = {"doc_type": [], "organisation": [], "source": []}
+    year_from = year_to = None
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not value:
+            raise UsageError(f"--filter {item!r}: skriv NYCKEL=VÄRDE, t.ex. doc_type=remissvar.")
+        if key == "year":
+            low, _, high = value.partition("-")
+            try:
+                year_from, year_to = int(low), int(high or low)
+            except ValueError as exc:
+                raise UsageError(f"--filter {item!r}: år skrivs 2016 eller 2015-2020.") from exc
+        elif key in values:
+            values[key].append(value)
+        else:
+            raise UsageError(
+                f"--filter {item!r}: okänd nyckel {key!r}; använd doc_type, organisation, "
+                "source eller year."
+            )
+    return Filters(
+        doc_types=tuple(values["doc_type"]),
+        organisations=tuple(values["organisation"]),
+        sources=tuple(values["source"]),
+        year_from=year_from,
+        year_to=year_to,
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_overrides(
+        corpus=getattr(args, "corpus", None),
+        index_dir=args.index_dir,
+        model=getattr(args, "model", None),
+        device=getattr(args, "device", None),
+        batch_size=getattr(args, "batch_size", None),
+        chunk_tokens=getattr(args, "chunk_tokens", None),
+        overlap_tokens=getattr(args, "overlap_tokens", None),
+    )
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.corpus.is_dir():
+        raise UsageError(f"Dokumentmappen {settings.corpus} finns inte.")
+    report = build_index(
+        settings.corpus, settings.index_dir, settings.index_config(), progress=not args.quiet
+    )
+    print(
+        f"Klart på {report.seconds:.1f} s: {report.documents} dokument, {report.chunks} avsnitt "
+        f"({len(report.added)} nya, {len(report.updated)} ändrade, {report.unchanged} oförändrade,"
+        f" {len(report.removed)} borttagna; {report.embedded} avsnitt inbäddade)."
+    )
+    for source in report.removed:
+        print(f"  borttagen: {source}")
+    if report.failures:
+        print(f"{len(report.failures)} fil(er) kunde inte läsas:")
+        for failure in report.failures:
+            kept = " (tidigare version behålls i indexet)" if failure.kept_previous else ""
+            print(f"  {failure.source}: {failure.reason}{kept}")
+    print(f"Index publicerat i {report.build_dir}")
+    return 1 if args.strict and report.failures else 0
+
+
+def _print_hits(query: str, result: dict, color: bool) -> None:
+    before, after = ("\033[1;33m", "\033[0m") if color else ("»", "«")
+    print(f"Fråga: {query}")
+    if not result["results"]:
+        print("  Inga träffar.")
+    for r in result["results"]:
+        where = ", ".join(
+            x
+            for x in (
+                r["organisation"],
+                r["doc_type"],
+                r["date"],
+                r["section"] and f"avsnitt: {r['section']}",
+                r["page"] and f"s. {r['page']}",
+            )
+            if x
+        )
+        print(f"\n[{r['rank']}] {r['title']}  ({r['source']})")
+        if where:
+            print(f"    {where}")
+        for line in mark(r["text"], query, before, after).splitlines():
+            print(f"    {line}")
+    print()
+
+
+def _read_batch(path: Path) -> list[str]:
+    queries = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: kan inte läsas ({exc}).") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise UsageError(f"{path}, rad {number}: ogiltig JSON ({exc}).") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+            raise UsageError(f'{path}, rad {number}: fältet "q" (frågan) saknas.')
+        queries.append(item["q"])
+    return queries
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    if (args.query is None) == (args.batch is None):
+        raise UsageError("Ange antingen en fråga eller --batch FRÅGOR.jsonl, inte båda.")
+    if args.k < 1:
+        raise UsageError("-k måste vara minst 1.")
+    filters = parse_filters(args.filter)
+    queries = _read_batch(args.batch) if args.batch else [args.query]
+    index = SearchIndex.open(settings.index_dir, device=settings.device)
+    color = sys.stdout.isatty()
+    for query in queries:
+        result = query_to_json(
+            query, index.search(query, k=args.k, mode=args.mode, filters=filters)
+        )
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        else:
+            _print_hits(query, result, color)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        questions = read_questions(args.questions)
+    except QuestionFileError as exc:
+        raise UsageError(str(exc)) from exc
+    index = SearchIndex.open(settings.index_dir, device=settings.device)
+    report = evaluate(index, questions, args.modes or list(MODES))
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    index = SearchIndex.open(settings.index_dir)
+    documents = index.documents()
+    print(f"{len(documents)} dokument i {index.build_dir}:")
+    for d in documents:
+        m = d.metadata
+        facts = ", ".join(
+            x
+            for x in (
+                m.doc_type,
+                m.organisation,
+                m.date,
+                m.page_count and f"{m.page_count} s.",
+                f"{d.chunk_count} avsnitt",
+            )
+            if x
+        )
+        print(f"  {m.title}\n    {d.source} — {facts}")
+    failures = index.store.failures()
+    if failures:
+        print(f"{len(failures)} fil(er) kunde inte läsas vid senaste indexeringen:")
+        for f in failures:
+            print(f"  {f.source}: {f.reason}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .web_access import AccessError, check_exposure, read_accounts
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: välj en port mellan 1 och 65535.")
+    if args.max_upload_mb < 1:
+        raise UsageError("--max-upload-mb måste vara minst 1.")
+    try:
+        accounts = read_accounts(args.auth, args.auth_file)
+        check_exposure(args.host, accounts, args.insecure)
+    except AccessError as exc:
+        raise UsageError(str(exc)) from exc
+    from .web import ServeOptions, serve  # Gradio loads slowly; only serve needs it
+
+    options = ServeOptions(
+        allow_upload=args.allow_upload, max_upload_mb=args.max_upload_mb, auth=tuple(accounts)
+    )
+    return serve(settings, args.host, args.port, options)
+
+
+COMMANDS = {
+    "index": cmd_index,
+    "search": cmd_search,
+    "eval": cmd_eval,
+    "docs": cmd_docs,
+    "serve": cmd_serve,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+        return COMMANDS[args.command](args, settings)
+    except (UsageError, SettingsError) as exc:
+        print(f"strategisok {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except (IndexUnavailable, IndexBusy, ModelLoadError) as exc:
+        print(f"strategisok {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Avbrutet.", file=sys.stderr)
+        return 1

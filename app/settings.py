@@ -1,0 +1,96 @@
+"""The one settings object: every field has a description, a CLI flag and an environment
+variable (STRATEGISOK_<NAME>); unknown STRATEGISOK_* variables are rejected, not ignored."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from index import DEFAULT_MODEL, IndexConfig
+
+
+class SettingsError(Exception):
+    """A setting has a value that cannot be used; the message names it."""
+
+
+def _setting(default, help: str, flag: str):
+    return field(default=default, metadata={"help": help, "flag": flag})
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = _setting(
+        Path("corpus"), "Mappen med dokumenten som ska indexeras.", "CORPUS_DIR"
+    )
+    index_dir: Path = _setting(Path(".strategisok"), "Mappen där indexet sparas.", "--index-dir")
+    model: str = _setting(
+        DEFAULT_MODEL,
+        "Embeddingmodell: namn eller lokal mapp med en sentence-transformers-modell "
+        "(standard: den medföljande all-MiniLM-L6-v2).",
+        "--model",
+    )
+    device: str = _setting("cpu", "Beräkningsenhet för modellen: cpu eller cuda.", "--device")
+    batch_size: int = _setting(64, "Antal textavsnitt per embeddingomgång.", "--batch-size")
+    chunk_tokens: int | None = _setting(
+        None,
+        "Största textavsnitt i modellens token (standard: modellens fönster minus rubrikrad).",
+        "--chunk-tokens",
+    )
+    overlap_tokens: int = _setting(
+        32, "Överlapp mellan på varandra följande avsnitt, i token.", "--overlap-tokens"
+    )
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise SettingsError(f"device={self.device!r}: välj cpu eller cuda (t.ex. cuda:0).")
+        if self.batch_size < 1:
+            raise SettingsError(f"batch_size={self.batch_size}: måste vara minst 1.")
+        if self.chunk_tokens is not None and self.chunk_tokens < 32:
+            raise SettingsError(f"chunk_tokens={self.chunk_tokens}: måste vara minst 32.")
+        if self.overlap_tokens < 0:
+            raise SettingsError(f"overlap_tokens={self.overlap_tokens}: får inte vara negativt.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Defaults overridden by STRATEGISOK_* variables. Raises SettingsError for an
+        unknown variable or a value of the wrong type."""
+        environ = os.environ if environ is None else environ
+        known = {f"STRATEGISOK_{f.name.upper()}": f for f in fields(cls)}
+        values = {}
+        for name, raw in environ.items():
+            if not name.startswith("STRATEGISOK_"):
+                continue
+            spec = known.get(name)
+            if spec is None:
+                raise SettingsError(
+                    f"Okänd miljövariabel {name}. Kända: {', '.join(sorted(known))}."
+                )
+            values[spec.name] = _convert(name, spec, raw)
+        return cls(**values)
+
+    def with_overrides(self, **overrides) -> Settings:
+        """A copy with the CLI's values (None means: not given) laid over this one."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def index_config(self) -> IndexConfig:
+        return IndexConfig(
+            model=self.model,
+            device=self.device,
+            batch_size=self.batch_size,
+            chunk_tokens=self.chunk_tokens,
+            overlap_tokens=self.overlap_tokens,
+        )
+
+
+def _convert(name: str, spec, raw: str):
+    kind = spec.type if isinstance(spec.type, str) else spec.type.__name__
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if kind == "Path":
+            return Path(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} ska vara ett heltal.") from exc
+    return raw

@@ -1,0 +1,1 @@
+"""Benchmarks and evaluation tooling; reads ../shared, never ships with the product."""

