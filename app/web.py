@@ -1,0 +1,510 @@
+"""The Gradio app behind `strategisok serve`: chat with cited passages, "Hitta
+formuleringar", the document list and (optionally) upload, plus the `/sok` API endpoint.
+Retrieval stays in `index`; this module only asks it and lays out what comes back."""
+
+from __future__ import annotations
+
+import html
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import httpx
+import uvicorn
+from fastapi import FastAPI, HTTPException, Request
+
+from index import (
+    MODES,
+    Filters,
+    IndexBusy,
+    IndexUnavailable,
+    ModelLoadError,
+    SearchIndex,
+    build_index,
+)
+
+from .results import query_to_json
+from .settings import Settings
+from .web_answer import (
+    DOC_TYPE_LABELS,
+    MODE_LABELS,
+    answer_markdown,
+    empty_question_answer,
+    html_text,
+    md_text,
+    read_question,
+)
+from .web_files import add_routes
+from .web_phrases import COPY_JS, phrase_of, phrases_html
+from .web_upload import DEFAULT_MAX_UPLOAD_MB, UPLOAD_TYPES, index_messages, save_uploads
+
+TITLE = "Strategisök"
+SEARCH_CONCURRENCY = 16
+"""Searches only read the index, so many may run at once; uploads run one at a time."""
+
+EXAMPLE_QUESTIONS = (
+    "Vilka inriktningar har den internationella strategin?",
+    "Vad har exploateringskontoret för synpunkter på den internationella strategin?",
+    "Hur ska stadens internationella arbete styras och följas upp?",
+    "Vad säger remissvaret om Norra Djurgårdsstaden?",
+)
+
+# After an answer: show it from its start (the question above it), not its last line.
+SCROLL_TO_ANSWER = """() => {
+  setTimeout(() => {
+    const log = document.querySelector('#sok-chat [role=log]');
+    const rows = log ? log.querySelectorAll('.user-row') : [];
+    if (!rows.length) return;
+    const last = rows[rows.length - 1];
+    log.scrollTop += last.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+  }, 60);
+}"""
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+#sok-chat mark, .sok-results mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+#sok-chat blockquote { border-left: 4px solid #2563eb; margin: .25rem 0; padding-left: .75rem;
+  font-size: 1.05em; }
+.sok-results section.sok-doc { border-top: 1px solid #e5e7eb; padding-top: .5rem; }
+.sok-results h3 { margin: .5rem 0; overflow-wrap: anywhere; }
+.sok-results blockquote { border-left: 4px solid #e5e7eb; margin: .25rem 0;
+  padding-left: .75rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.sok-results .sok-cite, .sok-results .sok-also { color: #4b5563; font-size: .9em;
+  margin: .25rem 0; }
+.sok-results button.sok-copy { border: 1px solid #9ca3af; border-radius: .4rem;
+  padding: .2rem .6rem; margin-bottom: 1rem; cursor: pointer; background: #f9fafb; }
+.sok-docs article { border-top: 1px solid #e5e7eb; padding: .5rem 0; }
+.sok-docs h3 { margin: .25rem 0; overflow-wrap: anywhere; }
+.sok-docs .facts { color: #4b5563; font-size: .9em; margin: 0; }
+.sok-docs .opening { margin: .25rem 0; overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  .gradio-container { padding: 4px !important; }
+  #sok-chat { height: 60vh !important; }
+}
+"""
+
+
+class Library:
+    """The index the app searches. An upload rebuilds it and swaps the new one in whole;
+    searches already running finish on the old one."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._index: SearchIndex | None = None
+        self.problem: str | None = None
+        self._lock = threading.Lock()
+        self.reload()
+
+    @property
+    def index(self) -> SearchIndex | None:
+        return self._index
+
+    @property
+    def corpus_dir(self) -> Path:
+        """The folder the index was built from; the configured one before any build."""
+        index = self._index
+        return index.corpus_dir if index else self.settings.corpus.resolve()
+
+    def reload(self) -> None:
+        try:
+            index = SearchIndex.open(self.settings.index_dir, device=self.settings.device)
+        except IndexUnavailable as exc:
+            self.problem = str(exc)
+            return
+        with self._lock:
+            self._index, self.problem = index, None
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    allow_upload: bool = False
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    auth: tuple[tuple[str, str], ...] = ()
+
+
+# -- filters -------------------------------------------------------------------------------
+
+
+def make_filters(
+    doc_types: list[str] | None,
+    organisations: list[str] | None,
+    year_from: int | str | None,
+    year_to: int | str | None,
+    sources: list[str] | None,
+) -> Filters:
+    def year(value) -> int | None:
+        try:
+            return int(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
+
+    low, high = year(year_from), year(year_to)
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+    return Filters(
+        doc_types=tuple(doc_types or ()),
+        organisations=tuple(organisations or ()),
+        sources=tuple(sources or ()),
+        year_from=low,
+        year_to=high,
+    )
+
+
+def filter_choices(index: SearchIndex | None) -> tuple[list, list, list]:
+    """(organisations, years, documents as (title, source)) for the filter menus."""
+    if index is None:
+        return [], [], []
+    documents = index.documents()
+    organisations = sorted({d.metadata.organisation for d in documents if d.metadata.organisation})
+    years = sorted(
+        {int(d.metadata.date[:4]) for d in documents if (d.metadata.date or "")[:4].isdigit()}
+    )
+    titles = sorted(
+        ((f"{d.metadata.title} ({d.source})", d.source) for d in documents),
+        key=lambda c: c[0].lower(),
+    )
+    return organisations, years, titles
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+def opening_paragraph(index: SearchIndex, source: str, limit: int = 400) -> str:
+    """The first real paragraph of a document (skipping headings and address lines)."""
+    chunks = index.store.chunks_of(source)
+    for chunk, _ in chunks[:4]:
+        for paragraph in chunk.text.split("\n\n"):
+            text = " ".join(paragraph.split())
+            if len(text) >= 80:
+                return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+    return " ".join(chunks[0][0].text.split())[:limit] if chunks else ""
+
+
+def documents_html(library: Library) -> str:
+    index = library.index
+    if index is None:
+        return f'<p class="sok-info">{html_text(library.problem or "")}</p>'
+    documents = sorted(index.documents(), key=lambda d: (d.metadata.title.lower(), d.source))
+    out = [f'<div class="sok-docs"><p>{len(documents)} dokument i sökningen.</p>']
+    for d in documents:
+        m = d.metadata
+        facts = [
+            DOC_TYPE_LABELS.get(m.doc_type, m.doc_type),
+            m.organisation,
+            m.date,
+            m.page_count and f"{m.page_count} sidor",
+        ]
+        link = "fil/" + html.escape(d.source.replace("%", "%25").replace("#", "%23"), quote=True)
+        out.append(
+            f"<article><h3>{html_text(m.title)}</h3>"
+            f'<p class="facts">{html_text(" · ".join(str(f) for f in facts if f))} · '
+            f'<a href="{link}" target="_blank" rel="noopener">Öppna originalet</a></p>'
+            f'<p class="opening">{html_text(opening_paragraph(index, d.source))}</p></article>'
+        )
+    failures = index.store.failures()
+    if failures:
+        out.append("<h3>Filer som inte kunde läsas</h3><ul>")
+        out += [f"<li>{html_text(f.source)}: {html_text(f.reason)}</li>" for f in failures]
+        out.append("</ul>")
+    out.append("</div>")
+    return "\n".join(out)
+
+
+# -- the app -------------------------------------------------------------------------------
+
+
+def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
+    """The page: tabs Fråga, Hitta formuleringar, Dokument (and Lägg till dokument)."""
+    organisations, years, titles = filter_choices(library.index)
+
+    def search_hits(query: str, k: int, mode: str, filters: Filters):
+        index = library.index
+        if index is None:
+            return None
+        return index.search(
+            query, k=int(k), mode=mode if mode in MODES else "hybrid", filters=filters or None
+        )
+
+    def respond(message, history, topic, doc_types, orgs, year_from, year_to, sources, mode, k):
+        history = list(history or [])
+        # A new (or cleared) conversation carries nothing over from an earlier one.
+        question = read_question(message or "", tuple(topic or ()) if history else ())
+        shown_question = md_text(question.asked) if question.asked else "(tom fråga)"
+        history.append({"role": "user", "content": shown_question})
+        if not question.asked:
+            history.append({"role": "assistant", "content": empty_question_answer()})
+            return history, list(topic or ()), ""
+        filters = make_filters(doc_types, orgs, year_from, year_to, sources)
+        hits = search_hits(question.search, k, mode, filters)
+        if hits is None:
+            answer = md_text(library.problem or "Indexet kan inte läsas.")
+        else:
+            answer = answer_markdown(question, hits, filtered=bool(filters))
+        history.append({"role": "assistant", "content": answer})
+        return history, list(question.topic), ""
+
+    def sok(fraga: str) -> dict:
+        """Sök i dokumenten. Svarar med samma JSON som `strategisok search --json`."""
+        question = read_question(fraga or "")
+        index = library.index
+        if not question.asked or index is None:
+            return query_to_json(fraga or "", [])
+        return query_to_json(fraga, index.search(question.search, k=5))
+
+    def find_wording(text, doc_types, orgs, year_from, year_to, sources):
+        phrase = phrase_of(text or "")
+        index = library.index
+        if index is None:
+            return f'<p class="sok-info">{html_text(library.problem or "")}</p>'
+        if not phrase:
+            return phrases_html("", [])
+        filters = make_filters(doc_types, orgs, year_from, year_to, sources)
+        return phrases_html(phrase, index.find_phrase(phrase, filters or None))
+
+    def refresh_choices():
+        orgs, yrs, docs = filter_choices(library.index)
+        return (
+            gr.update(choices=orgs),
+            gr.update(choices=yrs),
+            gr.update(choices=yrs),
+            gr.update(choices=docs),
+        )
+
+    def upload(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        if not files:
+            return "Välj en eller flera filer först.", documents_html(library)
+        progress(0.05, desc="Kontrollerar filerna …")
+        index = library.index
+        known = {d.content_hash: d.source for d in index.documents()} if index else {}
+        corpus = library.corpus_dir
+        staged = [(Path(f), Path(getattr(f, "orig_name", None) or f).name) for f in files]
+        result = save_uploads(staged, corpus, options.max_upload_mb * 1_000_000, known)
+        lines = list(result.messages)
+        if result.saved:
+            progress(0.2, desc="Läser och indexerar de nya dokumenten …")
+            settings = library.settings
+            try:
+                report = build_index(
+                    corpus, settings.index_dir, settings.index_config(), progress=True
+                )
+            except IndexBusy:
+                lines.append(
+                    "Indexet uppdateras redan av någon annan. Filerna är sparade och kommer "
+                    "med vid nästa indexering."
+                )
+            except ModelLoadError as exc:
+                lines.append(f"Indexeringen misslyckades: {exc}")
+            else:
+                lines += index_messages(
+                    result.saved, report, lambda s: (corpus / s).unlink(missing_ok=True)
+                )
+                library.reload()
+                lines.append(
+                    f"Indexet har nu {report.documents} dokument och {report.chunks} avsnitt."
+                )
+        progress(1.0, desc="Klart")
+        return "\n".join(f"- {md_text(line)}" for line in lines), documents_html(library)
+
+    filter_inputs: list[gr.components.Component] = []
+    with gr.Blocks(title=TITLE) as blocks:
+        gr.Markdown(
+            f"# {TITLE}\nStäll en fråga om stadens strategier och remissvar. Svaret citerar "
+            "dokumenten ordagrant, med källa, avsnitt och sida."
+        )
+        topic = gr.State([])
+        with gr.Tabs():
+            with gr.Tab("Fråga", id="fraga"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=320):
+                        chatbot = gr.Chatbot(
+                            label="Samtal",
+                            elem_id="sok-chat",
+                            height="62vh",
+                            min_height=320,
+                            render_markdown=True,
+                            sanitize_html=True,
+                            latex_delimiters=[],
+                            autoscroll=False,
+                            feedback_options=None,
+                            buttons=["copy"],
+                            placeholder=(
+                                "**Välkommen!** Skriv en fråga nedan eller välj ett exempel. "
+                                "Sätt en exakt formulering inom citattecken för att bara få "
+                                "avsnitt som innehåller den."
+                            ),
+                            examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
+                        )
+                        question = gr.Textbox(
+                            label="Din fråga",
+                            placeholder="T.ex. Vad säger strategin om samverkan med näringslivet?",
+                            lines=1,
+                            max_lines=4,
+                            elem_id="sok-question",
+                            submit_btn="Sök",
+                            autofocus=True,
+                        )
+                        clear = gr.Button("Rensa samtalet", variant="secondary", size="sm")
+                    with gr.Column(scale=1, min_width=260):
+                        gr.Markdown("### Avgränsa")
+                        doc_types = gr.CheckboxGroup(
+                            [(label, value) for value, label in DOC_TYPE_LABELS.items()],
+                            label="Dokumenttyp",
+                        )
+                        orgs = gr.Dropdown(
+                            organisations, multiselect=True, label="Organisation", value=[]
+                        )
+                        with gr.Row():
+                            year_from = gr.Dropdown(
+                                years, label="Från år", value=None, min_width=100
+                            )
+                            year_to = gr.Dropdown(years, label="Till år", value=None, min_width=100)
+                        sources = gr.Dropdown(titles, multiselect=True, label="Dokument", value=[])
+                        with gr.Accordion("Avancerat", open=False):
+                            mode = gr.Radio(
+                                [(MODE_LABELS[m], m) for m in MODES],
+                                value="hybrid",
+                                label="Sökläge",
+                            )
+                            k = gr.Slider(1, 20, value=5, step=1, label="Antal avsnitt")
+                filter_inputs = [doc_types, orgs, year_from, year_to, sources]
+            with gr.Tab("Hitta formuleringar", id="formuleringar"):
+                gr.Markdown(
+                    "Hitta alla ställen där en formulering används, t.ex. "
+                    "”inget att erinra” eller ”ställer sig positiv till”. Filtren under "
+                    "*Fråga* gäller även här."
+                )
+                with gr.Row():
+                    phrase = gr.Textbox(
+                        label="Formulering",
+                        placeholder='"inget att erinra"',
+                        scale=4,
+                        elem_id="sok-phrase",
+                    )
+                    phrase_button = gr.Button("Hitta", variant="primary", scale=1, min_width=80)
+                phrase_results = gr.HTML(
+                    elem_classes=["sok-results"], js_on_load=COPY_JS, elem_id="sok-phrases"
+                )
+            with gr.Tab("Dokument", id="dokument"):
+                documents = gr.HTML(
+                    documents_html(library), elem_id="sok-documents", js_on_load=None
+                )
+            if options.allow_upload:
+                with gr.Tab("Lägg till dokument", id="ladda-upp"):
+                    gr.Markdown(
+                        "Lägg till PDF, DOCX, TXT eller MD. Största filstorlek: "
+                        f"{options.max_upload_mb} MB per fil. Filerna sparas i "
+                        "dokumentmappen och indexeras direkt; en fil med samma namn som en "
+                        "befintlig sparas med ett nummer efter namnet (inget skrivs över)."
+                    )
+                    # A button rather than gr.File: its drop zone speaks the browser's language.
+                    files = gr.UploadButton(
+                        "Välj filer att lägga till …",
+                        file_count="multiple",
+                        file_types=list(UPLOAD_TYPES),
+                        variant="primary",
+                        elem_id="sok-upload",
+                    )
+                    upload_status = gr.Markdown()
+
+        chat_inputs = [question, chatbot, topic, *filter_inputs, mode, k]
+        chat_outputs = [chatbot, topic, question]
+        question.submit(respond, chat_inputs, chat_outputs, api_name="fraga").then(
+            None, None, None, js=SCROLL_TO_ANSWER, api_visibility="private"
+        )
+        chatbot.example_select(
+            _example_text,
+            None,
+            question,
+            api_visibility="private",
+        ).then(respond, chat_inputs, chat_outputs, api_visibility="private")
+        chatbot.clear(lambda: [], None, topic, api_visibility="private")
+        clear.click(
+            lambda: ([], [], ""), None, [chatbot, topic, question], api_visibility="private"
+        )
+        phrase_inputs = [phrase, *filter_inputs]
+        phrase.submit(find_wording, phrase_inputs, phrase_results, api_name="formuleringar")
+        phrase_button.click(find_wording, phrase_inputs, phrase_results, api_visibility="private")
+        if options.allow_upload:
+            files.upload(
+                upload,
+                files,
+                [upload_status, documents],
+                api_name="ladda_upp",
+                concurrency_limit=1,
+                concurrency_id="upload",
+            ).then(
+                refresh_choices,
+                None,
+                [orgs, year_from, year_to, sources],
+                api_visibility="private",
+            )
+        blocks.load(
+            lambda: documents_html(library), None, documents, api_visibility="private"
+        ).then(refresh_choices, None, [orgs, year_from, year_to, sources], api_visibility="private")
+        gr.api(sok, api_name="sok")
+    return blocks
+
+
+def _example_text(evt: gr.SelectData) -> str:
+    return evt.value["text"] if isinstance(evt.value, dict) else str(evt.value)
+
+
+def create_app(settings: Settings, options: ServeOptions) -> FastAPI:
+    """The FastAPI app: the Gradio page at / with its API, plus `fil/…` and `kalla`."""
+    library = Library(settings)
+    blocks = build_blocks(library, options)
+    blocks.queue(default_concurrency_limit=SEARCH_CONCURRENCY)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    mounted: dict = {}
+
+    async def require_login(request: Request) -> None:
+        # Ask the Gradio app itself whether this browser is logged in, so the file and
+        # context pages share its login (cookie) without reaching into its internals.
+        forwarded = {
+            name: value
+            for name, value in request.headers.items()
+            if name in ("cookie", "authorization")
+        }
+        transport = httpx.ASGITransport(app=mounted["gradio"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://gradio") as client:
+            answer = await client.get("/gradio_api/login_check", headers=forwarded)
+        if answer.status_code != 200:
+            raise HTTPException(401, "Logga in på Strategisök först.")
+
+    add_routes(
+        app,
+        lambda: library.index,
+        lambda: library.corpus_dir,
+        settings.index_dir,
+        require_login,
+    )
+    gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        auth=list(options.auth) or None,
+        auth_message="Logga in för att söka i dokumenten.",
+        max_file_size=options.max_upload_mb * 1_000_000 if options.allow_upload else "1mb",
+        footer_links=[],
+        css=CSS,
+        ssr_mode=False,
+        mcp_server=False,
+    )
+    mounted["gradio"] = app.routes[-1].app
+    app.state.library = library
+    app.state.blocks = blocks
+    return app
+
+
+def serve(settings: Settings, host: str, port: int, options: ServeOptions) -> int:
+    """Run the app until interrupted (never with a public share link)."""
+    app = create_app(settings, options)
+    library: Library = app.state.library
+    if library.problem:
+        print(f"Obs: {library.problem}", file=sys.stderr)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Strategisök körs på http://{shown}:{port}/  (avsluta med Ctrl+C)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0

@@ -1,0 +1,289 @@
+"""The web app's pure parts, without a server: what the chat quotes, how follow-ups are
+read, what is escaped, which files may be served, how uploads are named and checked, and
+who may listen where."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.web_access import AccessError, check_exposure, is_loopback, read_accounts
+from app.web_answer import (
+    answer_markdown,
+    is_follow_up,
+    lead_sentences,
+    md_text,
+    read_question,
+    sentence_spans,
+)
+from app.web_files import resolve_corpus_file
+from app.web_phrases import copy_text, group_passages, phrase_of, phrases_html
+from app.web_upload import check_upload, index_messages, safe_filename, save_uploads
+from index import RELEVANCE_THRESHOLD, Failure, Hit
+from index.build import BuildReport
+from ingest.models import Chunk, DocumentMetadata
+
+PASSAGE = (
+    "Strategin föreslås vara kommunkoncernövergripande. Den ska t.ex. ligga till grund för "
+    "samtliga nämnders och bolagsstyrelsers internationella arbete. Det internationella "
+    "arbetet ska bidra till visionen om Ett Stockholm för alla.\n\nNästa stycke handlar om "
+    "något annat."
+)
+
+
+def hit(text=PASSAGE, source="a.pdf", ordinal=0, relevance=1.0, title="Internationell strategi"):
+    chunk = Chunk(f"{source}#{ordinal}", source, ordinal, ("Bakgrund",), 2, 2, None, text)
+    meta = DocumentMetadata(title, "remissvar", "Exploateringsnämnden", "2016-09-22")
+    return Hit(chunk, meta, 1.0, "hybrid", relevance)
+
+
+# -- the answer ------------------------------------------------------------------------------
+
+
+def test_lead_is_the_verbatim_sentence_with_most_question_words():
+    lead = lead_sentences(PASSAGE, "Vad gäller för bolagsstyrelsernas internationella arbete?")
+    assert lead in PASSAGE
+    assert lead.startswith("Den ska t.ex. ligga till grund")  # not split after "t.ex."
+    assert lead.endswith("internationella arbete.")
+
+
+def test_sentences_split_at_paragraphs_and_full_stops_but_not_abbreviations():
+    spans = sentence_spans(PASSAGE)
+    sentences = [PASSAGE[s:e] for s, e in spans]
+    assert len(sentences) == 4
+    assert sentences[-1] == "Nästa stycke handlar om något annat."
+
+
+def test_answer_quotes_lead_cites_sources_and_escapes_document_text():
+    evil = hit("Kontoret har inget att erinra. <script>alert(1)</script> [x](javascript:y)")
+    answer = answer_markdown(read_question("Har kontoret något att erinra?"), [evil])
+    assert "<script>" not in answer and "](javascript" not in answer
+    assert "&#60;script&#62;" in answer
+    assert "> Kontoret har inget att erinra&#46;" in answer
+    assert "Exploateringsnämnden" in answer and "s&#46; 2" in answer
+    assert "<mark>erinra</mark>" in answer
+    assert "kalla?dok=a.pdf&nr=0" in answer and "(fil/a.pdf#page=2)" in answer
+
+
+def test_weak_hits_are_not_shown_as_answers():
+    weak = hit(relevance=RELEVANCE_THRESHOLD / 2)
+    answer = answer_markdown(read_question("Vad gäller för katter?"), [weak])
+    assert answer.startswith("Jag hittade inget i dokumenten om ”Vad gäller för katter?”")
+    assert "Prova att" in answer and "Källor" not in answer
+
+
+def test_md_text_leaves_no_markdown_or_html_syntax():
+    text = "# Rubrik\n1. punkt *fet* _kursiv_ `kod` <b>x</b> [länk](http://a) ![bild](b) $x$"
+    escaped = md_text(text)
+    outside_entities = re.sub(r"&#\d+;", "", escaped)
+    assert not any(c in outside_entities for c in "#*_`<>[]()!$")
+    assert html.unescape(escaped) == text
+
+
+# -- follow-up questions ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Och vad gäller för bolagen?", "Men nämnderna?", "Vad gäller bolagen?", "Hur följs det upp?"],
+)
+def test_follow_ups_are_recognised(question):
+    assert is_follow_up(question)
+
+
+def test_a_full_new_question_stands_alone():
+    assert not is_follow_up("Vilka inriktningar har den internationella strategin för staden?")
+
+
+def test_follow_up_is_searched_with_the_previous_questions_topic():
+    first = read_question("Vad säger den internationella strategin om EU-projekt?")
+    second = read_question("Och vad gäller för bolagen?", first.topic)
+    assert "bolagen" in second.search and "EU-projekt" in second.search
+    assert second.asked == "Och vad gäller för bolagen?"
+    assert "internationella" in second.carried
+    assert "Tolkad tillsammans med föregående fråga" in answer_markdown(second, [])
+
+
+def test_long_and_empty_questions_are_read_safely():
+    long = read_question("strategi " * 5000)
+    assert long.truncated and len(long.asked) <= 1000
+    assert read_question("   ").asked == ""
+
+
+# -- find wording -----------------------------------------------------------------------------
+
+
+def test_near_identical_passages_from_different_documents_are_grouped():
+    same = "Exploateringskontoret har inget att erinra mot förslaget till internationell strategi."
+    hits = [
+        hit(same, "a.pdf", 0),
+        hit(same + " ", "b.pdf", 3, title="Annat remissvar"),
+        hit("Nämnden har inget att erinra mot budgeten för nästa år i sin helhet.", "b.pdf", 4),
+    ]
+    groups = group_passages(hits)
+    assert [g.source for g in groups] == ["a.pdf", "b.pdf"]
+    assert [p.hit.chunk.ordinal for p in groups[0].hits] == [0]
+    assert [h.chunk.source for h in groups[0].hits[0].also_in] == ["b.pdf"]
+    assert [p.hit.chunk.ordinal for p in groups[1].hits] == [4]
+
+
+def test_copy_text_is_passage_then_citation_line():
+    assert copy_text(hit("Inget att erinra.")) == (
+        "Inget att erinra.\n\nExploateringsnämnden, remissvar 2016-09-22, s. 2"
+    )
+
+
+def test_phrase_results_are_escaped_and_highlighted():
+    html = phrases_html("att erinra", [hit("Inget att\nerinra <script>x</script>.")])
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<mark>att\nerinra</mark>" in html
+    assert "finns i 1 avsnitt i 1 dokument" in html
+    assert phrase_of('Sök "inget att erinra" i allt') == "inget att erinra"
+
+
+# -- serving files ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    root = tmp_path / "corpus"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "doc.pdf").write_bytes(b"%PDF-1.4 x")
+    (root / ".index").mkdir()
+    (root / ".index" / "chunks.sqlite").write_bytes(b"db")
+    (tmp_path / "secret.txt").write_text("hemligt")
+    os.symlink(tmp_path / "secret.txt", root / "link.txt")
+    return root
+
+
+def test_a_known_document_is_served(corpus):
+    assert (
+        resolve_corpus_file(corpus, "sub/doc.pdf", {"sub/doc.pdf"})
+        == (corpus / "sub" / "doc.pdf").resolve()
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "../secret.txt",
+        "sub/../../secret.txt",
+        "/etc/passwd",
+        "sub\\..\\..\\secret.txt",
+        "%2e%2e/secret.txt",
+        ".index/chunks.sqlite",
+        "link.txt",
+        "sub/",
+        "",
+    ],
+)
+def test_paths_outside_the_corpus_are_refused(corpus, source):
+    # Even when the index lists the path, it must resolve inside the corpus folder.
+    assert resolve_corpus_file(corpus, source, {source}, blocked=(corpus / ".index",)) is None
+
+
+def test_a_file_not_in_the_index_is_refused(corpus):
+    (corpus / "sub" / "other.pdf").write_bytes(b"%PDF-1.4 y")
+    assert resolve_corpus_file(corpus, "sub/other.pdf", {"sub/doc.pdf"}) is None
+
+
+# -- uploads ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("Remissvar 2016 (slutlig).PDF", "Remissvar-2016-slutlig.pdf"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("C:\\Users\\x\\Nämndens svar.docx", "Nämndens-svar.docx"),
+        (".hidden.md", "hidden.md"),
+        ("<script>.txt", "script.txt"),
+        ("...pdf", "dokument.pdf"),
+    ],
+)
+def test_upload_names_are_made_safe(name, safe):
+    assert safe_filename(name) == safe
+
+
+def test_uploads_are_checked_saved_and_never_overwrite(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "svar.txt").write_text("det gamla svaret", encoding="utf-8")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    files = {
+        "svar.txt": b"ett nytt svar",
+        "falsk.pdf": b"inte en pdf",
+        "bild.png": b"\x89PNG",
+        "stor.md": b"x" * 2000,
+        "tom.txt": b"",
+    }
+    for name, data in files.items():
+        (staged / name).write_bytes(data)
+    result = save_uploads([(staged / n, n) for n in files], corpus, max_bytes=1000)
+    assert result.saved == [("svar.txt", "svar-2.txt")]
+    assert (corpus / "svar.txt").read_text(encoding="utf-8") == "det gamla svaret"
+    assert (corpus / "svar-2.txt").read_text(encoding="utf-8") == "ett nytt svar"
+    text = "\n".join(result.messages)
+    assert "sparad som svar-2.txt eftersom svar.txt redan fanns" in text
+    assert "falsk.pdf: filen är ingen PDF" in text
+    assert "bild.png: filtypen .png stöds inte" in text
+    assert "stor.md: filen är 0.0 MB; största tillåtna storlek är 0 MB" in text
+    assert "tom.txt: filen är tom" in text
+    again = save_uploads([(staged / "svar.txt", "svar.txt")], corpus, 1000, {"x": "y"})
+    assert again.saved == [("svar.txt", "svar-3.txt")]
+
+
+def test_size_limit_is_stated_in_megabytes(tmp_path):
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-1.4" + b"0" * 3_000_000)
+    assert check_upload(big, "big.pdf", 2_000_000) == (
+        "filen är 3.0 MB; största tillåtna storlek är 2 MB."
+    )
+
+
+def test_an_upload_the_index_cannot_read_is_removed_with_its_reason():
+    report = BuildReport(Path("."), failures=[Failure("trasig.pdf", "filen är krypterad")])
+    removed = []
+    lines = index_messages(
+        [("Trasig.pdf", "trasig.pdf"), ("ok.md", "ok.md")], report, removed.append
+    )
+    assert removed == ["trasig.pdf"]
+    assert lines == [
+        "✗ Trasig.pdf: kunde inte läsas – filen är krypterad. Filen togs bort igen.",
+        "✓ ok.md: indexerad och sökbar.",
+    ]
+
+
+# -- who may listen where ---------------------------------------------------------------------
+
+
+def test_only_loopback_counts_as_local():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_public_host_without_auth_refuses_unless_insecure():
+    with pytest.raises(AccessError, match="--auth"):
+        check_exposure("0.0.0.0", [], insecure=False)
+    check_exposure("0.0.0.0", [("anna", "hemligt")], insecure=False)
+    check_exposure("0.0.0.0", [], insecure=True)
+
+
+def test_serve_on_all_interfaces_without_auth_exits_2_with_a_reason(capsys):
+    assert main(["serve", "--host", "0.0.0.0"]) == 2
+    error = capsys.readouterr().err
+    assert "inloggning" in error and "--auth" in error and "--insecure" in error
+
+
+def test_auth_file_is_read_and_checked(tmp_path):
+    accounts = tmp_path / "konton.txt"
+    accounts.write_text("# kommentar\nanna:hemligt:med:kolon\n\nbo:lösen\n", encoding="utf-8")
+    assert read_accounts([], accounts) == [("anna", "hemligt:med:kolon"), ("bo", "lösen")]
+    with pytest.raises(AccessError, match="ANVÄNDARE:LÖSENORD"):
+        read_accounts(["utan-kolon"], None)
