@@ -25,7 +25,7 @@ from ingest.models import Chunk, DocumentMetadata, IngestError
 from .cache import EmbeddingCache, embed_key
 from .dense import DenseIndex
 from .embedder import DEFAULT_MODEL, Embedder
-from .lexical import ANALYZER_VERSION, LexicalIndex, analyze
+from .lexical import ANALYZER_VERSION, LexicalIndex
 from .manifest import (
     BUILDS,
     FORMAT_VERSION,
@@ -211,7 +211,7 @@ def build_index(
         vectors = _vectors(all_chunks, embedder, index_dir, report, progress)
         dense = DenseIndex.build(vectors)
         dense.save(staging / "dense.faiss")
-        lexical = LexicalIndex.build([analyze(lexical_text(t, c)) for t, c, _ in all_chunks])
+        lexical = LexicalIndex.build([lexical_text(t, c) for t, c, _ in all_chunks])
         (staging / "lexical").mkdir()
         lexical.save(staging / "lexical")
 
