@@ -12,12 +12,14 @@ from pathlib import Path
 
 from app.evaluation import Report, evaluate, evaluate_retriever, format_table, read_questions
 from bench.baselines import BM25Baseline, DenseBaseline, read_corpus
+from bench.calibrate import calibrate, rates_at
 from bench.corpora import DEV_QUESTIONS, ROOT, dev_corpus, shared_missing_reason
-from index import MODES, IndexConfig, SearchIndex, build_index
+from index import MODES, RELEVANCE_THRESHOLD, IndexConfig, SearchIndex, build_index
 from index.embedder import DEFAULT_MODEL, resolve_model
 
 CACHE = ROOT / ".cache" / "eval"
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
+UNANSWERABLE = ROOT / "tests" / "data" / "unanswerable_questions.jsonl"
 
 
 def baselines(corpus_dir: Path, questions, model_name: str) -> Report:
@@ -71,13 +73,28 @@ def main() -> int:
         results["dev"].update(baselines(corpus_dir, questions, DEFAULT_MODEL))
     if SEED_QUESTIONS.exists():
         results["seed"] = evaluate(index, read_questions(SEED_QUESTIONS), list(MODES))
+    answerable = [q.q for q in questions]
+    if SEED_QUESTIONS.exists():
+        answerable += [q.q for q in read_questions(SEED_QUESTIONS)]
+    unanswerable = [q.q for q in read_questions(UNANSWERABLE, need_target=False)]
+    threshold = {
+        "calibrated": calibrate(index, answerable, unanswerable),
+        "in_use": rates_at(index, answerable, unanswerable, RELEVANCE_THRESHOLD),
+    }
 
     for name, report_ in results.items():
         print(f"\n== {name}: {args.questions if name == 'dev' else SEED_QUESTIONS} ==")
         print(format_table(report_))
+    print('\n== relevanströskel ("hittade inget") ==')
+    for name, rates in threshold.items():
+        print(
+            f"{name:<11} tröskel {rates['threshold']:.3f}: besvarbara som behålls "
+            f"{rates['answerable_kept']:.2f}, obesvarbara som avvisas "
+            f"{rates['unanswerable_rejected']:.2f}"
+        )
     print(f"\n({time.perf_counter() - started:.0f} s)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    args.json.write_text(json.dumps({**results, "threshold": threshold}, indent=2), "utf-8")
     return 0
 
 

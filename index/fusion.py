@@ -21,3 +21,26 @@ def reciprocal_rank_fusion(
         for rank, (row, _score) in enumerate(ranking, start=1):
             fused[row] = fused.get(row, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def shingles(text: str, size: int = 3) -> frozenset[tuple[str, ...]]:
+    """Word `size`-grams of case-folded `text`: its fingerprint for near-duplicate checks."""
+    tokens = text.casefold().split()
+    if len(tokens) < size:
+        return frozenset([tuple(tokens)])
+    return frozenset(tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+
+
+def collapse_near_duplicates(ranked: list[tuple[int, str]], threshold: float = 0.6) -> list[int]:
+    """Rows of `ranked` (row, text), best first, without passages whose word 3-grams overlap
+    an earlier kept passage's by `threshold` (Jaccard) or more — the same text published in
+    two documents is one answer, not two."""
+    kept: list[tuple[int, frozenset]] = []
+    for row, text in ranked:
+        fingerprint = shingles(text)
+        if all(
+            len(fingerprint & other) / (len(fingerprint | other) or 1) < threshold
+            for _, other in kept
+        ):
+            kept.append((row, fingerprint))
+    return [row for row, _ in kept]

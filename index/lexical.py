@@ -24,7 +24,7 @@ _STOPWORDS = frozenset(STOPWORDS_SWEDISH)
 # strategin om …", "Vilka regler ska gälla …"). Removed from queries only.
 _QUESTION_FILLER = frozenset(
     ("säger", "säga", "står", "skriver", "finns", "ska", "skall", "får", "fick", "få", "måste",
-     "behöver", "gör", "görs", "göra", "ha", "hade", "blir", "bli")
+     "behöver", "gör", "görs", "göra", "ha", "hade", "blir", "bli", "många")
 )  # fmt: skip
 # "4 000" and "4000" are the same number; thin and no-break spaces group digits too.
 _DIGIT_GROUP = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
@@ -181,16 +181,15 @@ class LexicalIndex:
         return cls(bm25, Analyzer.load(directory))
 
     def idf(self, terms: list[str]) -> dict[str, float]:
-        """Inverse document frequency of each term (0 for terms no passage contains)."""
+        """Inverse document frequency of each term; a term no passage contains is the rarest
+        of all (and the clearest sign that the corpus may not answer the question)."""
         indptr = self._bm25.scores["indptr"]
         total = self._bm25.scores["num_docs"]
         weights = {}
         for term in terms:
             column = self._bm25.vocab_dict.get(term)
-            if column is None or column + 1 >= len(indptr):
-                weights[term] = 0.0
-                continue
-            frequency = int(indptr[column + 1] - indptr[column])
+            known = column is not None and column + 1 < len(indptr)
+            frequency = int(indptr[column + 1] - indptr[column]) if known else 0
             weights[term] = float(np.log(1 + (total - frequency + 0.5) / (frequency + 0.5)))
         return weights
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from index.fusion import reciprocal_rank_fusion
+from index.fusion import collapse_near_duplicates, reciprocal_rank_fusion
 
 
 def test_row_found_by_both_retrievers_beats_rows_found_by_one():
@@ -24,3 +24,25 @@ def test_heavier_retriever_wins_a_disagreement():
 
 def test_empty_rankings_fuse_to_nothing():
     assert reciprocal_rank_fusion({"lexical": [], "dense": []}, {"lexical": 1, "dense": 1}) == []
+
+
+def test_near_duplicates_collapse_to_the_best_ranked_copy():
+    text = (
+        "Regeringen ger Trafikverket i uppdrag att redovisa hur myndigheten ställer och följer "
+        "upp arbetsrättsliga villkor i sina upphandlingar. Uppdraget ska genomföras i samråd "
+        "med Upphandlingsmyndigheten och redovisas till Infrastrukturdepartementet senast den "
+        "1 mars 2018."
+    )
+    ranked = [
+        (7, text),
+        (3, "Helt annan text om skolans budget och lärarnas löner under nästa år."),
+        (9, text.replace("Regeringen ger", "Regeringen  ger\n") + " Läs mer på webbplatsen."),
+        (4, text.upper()),
+    ]
+    assert collapse_near_duplicates(ranked) == [7, 3]
+
+
+def test_overlapping_neighbours_are_not_duplicates():
+    first = " ".join(f"ord{i}" for i in range(60))
+    second = " ".join(f"ord{i}" for i in range(50, 110))  # ten words of overlap
+    assert collapse_near_duplicates([(1, first), (2, second)]) == [1, 2]
