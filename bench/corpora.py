@@ -64,6 +64,19 @@ def dev_corpus(destination: Path, with_seed: bool = True) -> int:
     return written
 
 
+def first_corpus(destination: Path, count: int | None) -> int:
+    """The first `count` documents of regeringen.jsonl.gz (all of them for None), written
+    once: a marker file beside it records a complete copy, so later runs reuse it as it is."""
+    marker = destination.with_name(destination.name + ".complete")
+    if marker.exists():
+        return int(marker.read_text(encoding="utf-8"))
+    if destination.exists():
+        shutil.rmtree(destination)  # an interrupted copy
+    written = materialize(iter_documents(limit=count), destination)
+    marker.write_text(str(written), encoding="utf-8")
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
