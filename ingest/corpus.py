@@ -18,6 +18,7 @@ from ingest.formats import (
     read_pdf,
     read_plain_text,
 )
+from ingest.isolation import ParseLimits, read_pdf_isolated
 from ingest.metadata import SIDECAR_SUFFIX, apply_corrections, extract_metadata, parse_sidecar
 from ingest.models import Document, IngestError
 
@@ -31,6 +32,7 @@ _READERS: dict[str, Callable[[bytes, str], Extracted]] = {
     ".htm": read_html,
 }
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_READERS)
+DEFAULT_PDF_LIMITS = ParseLimits()
 _UNSUPPORTED = "stödda format är PDF, DOCX, TXT, MD och HTML"
 
 
@@ -97,13 +99,16 @@ def scan_corpus(corpus_dir: Path) -> list[SourceFile]:
     return sorted(found, key=lambda file: file.source)
 
 
-def load_document(corpus_dir: Path, source: str) -> Document:
+def load_document(
+    corpus_dir: Path, source: str, pdf_limits: ParseLimits | None = DEFAULT_PDF_LIMITS
+) -> Document:
     """Read, clean and describe one corpus file.
 
     `source` is the path relative to `corpus_dir` with `/` separators. Returns a Document
     whose blocks are in reading order. Raises IngestError with a Swedish reason for a file
     that is missing, empty, of an unknown type, encrypted, scanned, corrupt or undecodable,
-    and for an invalid metadata sidecar.
+    and for an invalid metadata sidecar. PDFs are parsed in a worker process within
+    `pdf_limits` (time and memory; see ingest.isolation), or in this process when None.
     """
     path = Path(corpus_dir) / source
     extension = path.suffix.lower()
@@ -125,7 +130,10 @@ def load_document(corpus_dir: Path, source: str) -> Document:
     sidecar = _read_sidecar(path)
     corrections = parse_sidecar(sidecar, source) if sidecar is not None else {}
 
-    extracted = _READERS[extension](data, source)
+    if extension == ".pdf" and pdf_limits is not None:
+        extracted = read_pdf_isolated(data, source, pdf_limits)
+    else:
+        extracted = _READERS[extension](data, source)
     if not extracted.blocks:
         raise IngestError(source, EMPTY_FILE)
     metadata = extract_metadata(

@@ -436,8 +436,8 @@ def read_pdf(data: bytes, source: str) -> Extracted:
     pypdf_logger.setLevel(logging.ERROR)
     try:
         return _read_pdf(data, source)
-    except IngestError:
-        raise
+    except (IngestError, MemoryError):
+        raise  # running out of memory is the caller's to report (see ingest.isolation)
     except Exception as exc:
         raise IngestError(source, f"trasig eller avkortad PDF: {_detail(exc)}") from exc
     finally:
@@ -468,6 +468,8 @@ def _read_pdf(data: bytes, source: str) -> Extracted:
             texts.append(page.extract_text() or "")
         except FileNotDecryptedError as exc:
             raise IngestError(source, ENCRYPTED_PDF) from exc
+        except MemoryError:
+            raise
         except Exception:  # one unreadable page should not cost the rest of the document
             texts.append("")
             failed.append(number)

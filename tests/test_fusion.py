@@ -1,29 +1,10 @@
 from __future__ import annotations
 
-from index.fusion import collapse_near_duplicates, reciprocal_rank_fusion
-
-
-def test_row_found_by_both_retrievers_beats_rows_found_by_one():
-    rankings = {"lexical": [(1, 9.0), (2, 8.0)], "dense": [(3, 0.9), (2, 0.8)]}
-    fused = reciprocal_rank_fusion(rankings, {"lexical": 1.0, "dense": 1.0})
-    assert fused[0][0] == 2
-    assert {row for row, _ in fused} == {1, 2, 3}
-
-
-def test_zero_weight_retriever_cannot_move_the_ranking():
-    rankings = {"lexical": [(1, 9.0), (2, 8.0), (3, 1.0)], "dense": [(3, 0.9), (2, 0.8)]}
-    fused = reciprocal_rank_fusion(rankings, {"lexical": 1.0, "dense": 0.0})
-    assert [row for row, _ in fused] == [1, 2, 3]
-
-
-def test_heavier_retriever_wins_a_disagreement():
-    rankings = {"lexical": [(1, 9.0), (2, 8.0)], "dense": [(2, 0.9), (1, 0.8)]}
-    assert reciprocal_rank_fusion(rankings, {"lexical": 2.0, "dense": 1.0})[0][0] == 1
-    assert reciprocal_rank_fusion(rankings, {"lexical": 1.0, "dense": 2.0})[0][0] == 2
-
-
-def test_empty_rankings_fuse_to_nothing():
-    assert reciprocal_rank_fusion({"lexical": [], "dense": []}, {"lexical": 1, "dense": 1}) == []
+from index.fusion import (
+    collapse_near_duplicates,
+    normalise,
+    score_fusion,
+)
 
 
 def test_near_duplicates_collapse_to_the_best_ranked_copy():
@@ -46,3 +27,30 @@ def test_overlapping_neighbours_are_not_duplicates():
     first = " ".join(f"ord{i}" for i in range(60))
     second = " ".join(f"ord{i}" for i in range(50, 110))  # ten words of overlap
     assert collapse_near_duplicates([(1, first), (2, second)]) == [1, 2]
+
+
+def test_score_fusion_keeps_a_clear_lexical_winner_on_top():
+    lexical = [(1, 20.0), (2, 5.0), (3, 4.0)]  # one passage matches far better than the rest
+    dense = [(3, 0.62), (2, 0.61), (1, 0.40)]  # a weak model, unsure of everything
+    fused = score_fusion(
+        {"lexical": lexical, "dense": dense},
+        {"lexical": 0.85, "dense": 0.15},
+        floors={"lexical": 0.0, "dense": None},
+    )
+    assert fused[0][0] == 1
+
+
+def test_score_fusion_lets_dense_break_a_lexical_near_tie():
+    lexical = [(1, 10.0), (2, 9.9)]
+    dense = [(2, 0.8), (1, 0.3)]
+    fused = score_fusion(
+        {"lexical": lexical, "dense": dense},
+        {"lexical": 0.85, "dense": 0.15},
+        floors={"lexical": 0.0, "dense": None},
+    )
+    assert [row for row, _ in fused] == [2, 1]
+
+
+def test_normalise_maps_best_to_one_and_floor_to_zero():
+    assert normalise([(5, 8.0), (6, 2.0)], floor=0.0) == {5: 1.0, 6: 0.25}
+    assert normalise([(5, 0.9), (6, 0.5), (7, 0.1)]) == {5: 1.0, 6: 0.5, 7: 0.0}
