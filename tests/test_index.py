@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from index import Filters, IndexConfig, IndexUnavailable, SearchIndex, build_index
+from index.embedder import MINILM
 from index.manifest import BUILDS, CURRENT, current_build
 
 pytestmark = pytest.mark.slow
@@ -54,7 +55,7 @@ def test_seed_corpus_is_indexed_and_answers_with_citations(tmp_path):
     assert report.documents == 2 and report.chunks >= 4 and not report.failures
 
     index = SearchIndex.open(index_dir)
-    hits = index.search("Har kontoret något att erinra mot strategin?", k=3)
+    hits = index.search("Vad tycker exploateringskontoret om förslaget?", k=3)
     top = hits[0]
     assert top.chunk.source == SEED.name
     assert "inget att erinra" in top.chunk.text
@@ -72,7 +73,8 @@ def test_manifest_records_model_settings_and_checksums(tmp_path):
     _build(corpus, index_dir)
     manifest = json.loads((current_build(index_dir) / "manifest.json").read_text())
     assert manifest["format_version"] == 1
-    assert manifest["model"]["dimension"] == 384
+    assert manifest["model"]["id"] == "strategisok-sv-static"
+    assert manifest["model"]["dimension"] == 256
     assert manifest["chunking"]["max_tokens"] <= manifest["model"]["max_tokens"]
     assert manifest["counts"]["documents"] == 2
     assert {"chunks.sqlite", "dense.faiss"} <= set(manifest["files"])
@@ -157,3 +159,14 @@ def test_filters_narrow_results(tmp_path):
     remissvar = index.search(query, 10, filters=Filters(doc_types=("remissvar",)))
     assert {h.chunk.source for h in remissvar} == {SEED.name}
     assert index.search(query, 10, filters=Filters(year_from=1990, year_to=1991)) == []
+
+
+def test_any_sentence_transformers_model_works_through_the_model_setting(tmp_path):
+    corpus, index_dir = _corpus(tmp_path), tmp_path / "idx"
+    report = build_index(corpus, index_dir, IndexConfig(model=MINILM), progress=False)
+    manifest = json.loads((current_build(index_dir) / "manifest.json").read_text())
+    assert manifest["model"]["id"] == MINILM and manifest["model"]["dimension"] == 384
+    # The English model's window is 256 tokens: no passage may run past it.
+    assert manifest["chunking"]["max_tokens"] <= 256 - 32
+    hits = SearchIndex.open(index_dir).search("flyg eller tåg vid tjänsteresor", 2, "dense")
+    assert report.chunks and any("tåg" in h.chunk.text for h in hits)
