@@ -20,8 +20,10 @@ def test_run_child_reports_that_childs_own_peak_memory_and_exit_code():
     big = run_child([sys.executable, "-c", "b = b'x' * (300 * 1024 * 1024); print(len(b))"])
     failed = run_child([sys.executable, "-c", "raise SystemExit(3)"])
     assert small.returncode == 0 and small.stdout.strip() == "x"
-    # A forked child counts the parent's pages until it execs, so only the large one is exact.
-    assert big.peak_rss_mb > 300 > small.peak_rss_mb
+    # A forked child counts the parent's pages until it execs (pytest's, here, with models
+    # loaded), so only a child that outgrows its parent is measured exactly; bench.py's
+    # parent stays small for that reason.
+    assert big.peak_rss_mb > 300
     assert failed.returncode == 3
 
 
