@@ -205,13 +205,13 @@ def phase_embed(
     prompt = embedder.prompts["passage"]
     window = embedder.max_tokens
 
+    # Counted with the embedder's own counter, which also knows a static model's tokenizer.
+    # Both shipped models have empty prompts, so `with_prompt` only matters for others.
     def tokens(texts: list[str], with_prompt: str) -> int:
-        ids = st_model.tokenizer([with_prompt + t for t in texts])["input_ids"]
-        return sum(min(len(i), window) for i in ids)
+        return sum(min(embedder.count_tokens(with_prompt + t), window) for t in texts)
 
     def truncated(texts: list[str]) -> int:
-        ids = st_model.tokenizer(texts)["input_ids"]
-        return sum(len(i) > window for i in ids)
+        return sum(embedder.count_tokens(t) > window for t in texts)
 
     systems: dict[str, tuple[Callable[[], object], list[str], int]] = {
         "strategisok": (lambda: embedder.embed(ours, "passage"), ours, tokens(ours, prompt)),
