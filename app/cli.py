@@ -269,32 +269,17 @@ def _print_hits(query: str, result: dict, color: bool) -> None:
     print()
 
 
-def _read_batch(path: Path) -> list[str]:
-    queries = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: kan inte läsas ({exc}).") from exc
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            raise UsageError(f"{path}, rad {number}: ogiltig JSON ({exc}).") from exc
-        if not isinstance(item, dict) or not isinstance(item.get("q"), str):
-            raise UsageError(f'{path}, rad {number}: fältet "q" (frågan) saknas.')
-        queries.append(item["q"])
-    return queries
-
-
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if (args.query is None) == (args.batch is None):
         raise UsageError("Ange antingen en fråga eller --batch FRÅGOR.jsonl, inte båda.")
     if args.k < 1:
         raise UsageError("-k måste vara minst 1.")
     filters = parse_filters(args.filter)
-    queries = _read_batch(args.batch) if args.batch else [args.query]
+    try:
+        batch = read_questions(args.batch, need_target=False) if args.batch else []
+    except QuestionFileError as exc:
+        raise UsageError(str(exc)) from exc
+    queries = [q.q for q in batch] if args.batch else [args.query]
     index = _open_index(settings, settings.device)
     color = sys.stdout.isatty()
     for query in queries:

@@ -27,16 +27,24 @@ def shared_missing_reason() -> str | None:
     return None
 
 
-def iter_documents(paths: Iterable[str] | None = None, limit: int | None = None) -> Iterator[dict]:
-    """Documents of regeringen.jsonl.gz in file order, restricted to `paths` if given."""
+def iter_documents(
+    paths: Iterable[str] | None = None,
+    limit: int | None = None,
+    exclude: Iterable[str] = (),
+    source: Path = REGERINGEN,
+) -> Iterator[dict]:
+    """Documents of regeringen.jsonl.gz (or `source`) in file order: only those in `paths`
+    if given, never those in `exclude`, at most `limit`."""
     wanted = set(paths) if paths is not None else None
+    unwanted = set(exclude)
     count = 0
-    with gzip.open(REGERINGEN, "rt", encoding="utf-8") as f:
+    with gzip.open(source, "rt", encoding="utf-8") as f:
         for line in f:
             if limit is not None and count >= limit:
                 return
             document = json.loads(line)
-            if wanted is None or document["path"] in wanted:
+            path = document["path"]
+            if (wanted is None or path in wanted) and path not in unwanted:
                 count += 1
                 yield document
 

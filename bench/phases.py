@@ -380,7 +380,9 @@ def phase_query(
         "naive_dense_search_only": lambda q: naive.dense.search(naive_vectors[q], depth),
         "embed_query": lambda q: index.embedder.embed([q], "query"),
         # The lexical retriever inside hybrid: analysis, BM25 over all passages, top depth.
-        "lexical_part": lambda q: index._lexical(q, depth, None),
+        "lexical_part": lambda q: index._lexical(
+            index.lexical.analyzer.query_terms(q), depth, None
+        ),
         "lexical_scores_only": lambda q: index.lexical.scores(analyze(q)),
         "lexical": lambda q: index.search(q, k, "lexical"),
         "dense": lambda q: index.search(q, k, "dense"),

@@ -114,6 +114,8 @@ class _Entry:
     warnings: tuple[str, ...]
     chunks: list[Chunk]
     keys: list[str]
+    texts: dict[str, str] = field(default_factory=dict)
+    """What the model embeds, by key, for freshly read chunks (reused ones are cached)."""
 
 
 def _reuse(store: Store, previous: StoredDocument) -> _Entry:
@@ -140,8 +142,16 @@ def _ingest(
         document, embedder.count_tokens, max_tokens=max_tokens, overlap_tokens=overlap
     )
     title = document.metadata.title
-    keys = [embed_key(embedder.model_id, dense_text(title, c, embedder)) for c in chunks]
-    return _Entry(file.content_hash, document.metadata, document.warnings, chunks, keys)
+    texts = [dense_text(title, c, embedder) for c in chunks]
+    keys = [embed_key(embedder.model_id, t) for t in texts]
+    return _Entry(
+        file.content_hash,
+        document.metadata,
+        document.warnings,
+        chunks,
+        keys,
+        dict(zip(keys, texts, strict=True)),
+    )
 
 
 def _previous(index_dir: Path) -> tuple[Store | None, dict | None]:
@@ -179,6 +189,7 @@ def build_index(
         store = Store.create(staging / "chunks.sqlite")
         report = BuildReport(build_dir=staging)
         all_chunks: list[tuple[str, Chunk, str]] = []  # (title, chunk, embed key)
+        fresh_texts: dict[str, str] = {}  # embed key → text, for chunks read in this run
 
         files = ingest.scan_corpus(corpus_dir)
         pdf_limits = ingest.ParseLimits(config.pdf_timeout_s, config.pdf_memory_mb)
@@ -215,6 +226,7 @@ def build_index(
             )
             title = entry.metadata.title
             all_chunks.extend((title, c, k) for c, k in zip(entry.chunks, entry.keys, strict=True))
+            fresh_texts.update(entry.texts)
             report.documents += 1
 
         seen = {f.source for f in files}
@@ -224,7 +236,7 @@ def build_index(
         if prev_store:
             prev_store.close()
 
-        vectors = _vectors(all_chunks, embedder, index_dir, report, progress)
+        vectors = _vectors(all_chunks, fresh_texts, embedder, index_dir, report, progress)
         dense = DenseIndex.build(vectors)
         dense.save(staging / "dense.faiss")
         lexical = LexicalIndex.build([lexical_text(t, c) for t, c, _ in all_chunks])
@@ -265,6 +277,7 @@ def build_index(
 
 def _vectors(
     all_chunks: list[tuple[str, Chunk, str]],
+    fresh_texts: dict[str, str],
     embedder: Embedder,
     index_dir: Path,
     report: BuildReport,
@@ -280,7 +293,8 @@ def _vectors(
         missing: dict[str, str] = {}
         for title, chunk, key in all_chunks:
             if key not in found and key not in missing:
-                missing[key] = dense_text(title, chunk, embedder)
+                # Reused chunks whose vectors left the cache need their text made again.
+                missing[key] = fresh_texts.get(key) or dense_text(title, chunk, embedder)
         if missing:
             if progress:
                 print(f"Bäddar in {len(missing)} nya textavsnitt …", flush=True)

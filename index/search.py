@@ -139,9 +139,10 @@ class SearchIndex:
         if allowed is not None and not len(allowed):
             return []
         depth = max(self.weights.depth, k)
+        query_terms = self.lexical.analyzer.query_terms(query)  # for BM25 and relevance
         rankings: dict[str, list[tuple[int, float]]] = {}
         if mode in ("lexical", "hybrid"):
-            rankings["lexical"] = self._lexical(query, depth, allowed)
+            rankings["lexical"] = self._lexical(query_terms, depth, allowed)
         if mode in ("dense", "hybrid"):
             rankings["dense"] = self._dense(query, depth, allowed)
         if mode == "hybrid":
@@ -154,7 +155,7 @@ class SearchIndex:
         chunks = self.store.chunks_by_rows(row for row, _ in candidates)
         distinct = set(collapse_near_duplicates([(row, chunks[row].text) for row, _ in candidates]))
         top = [(row, score) for row, score in candidates if row in distinct][:k]
-        weights = self.lexical.idf(self.lexical.analyzer.query_terms(query))
+        weights = self.lexical.idf(query_terms)
         return [
             Hit(
                 chunks[row],
@@ -193,8 +194,8 @@ class SearchIndex:
         present = set(self.lexical.analyzer.terms(lexical_text(title, chunk)))
         return sum(w for term, w in weights.items() if term in present) / total
 
-    def _lexical(self, query: str, depth: int, allowed: np.ndarray | None):
-        scores = self.lexical.scores(self.lexical.analyzer.query_terms(query))
+    def _lexical(self, query_terms: list[str], depth: int, allowed: np.ndarray | None):
+        scores = self.lexical.scores(query_terms)
         if allowed is not None:
             mask = np.zeros_like(scores, dtype=bool)
             mask[allowed] = True

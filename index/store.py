@@ -219,9 +219,6 @@ class Store:
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
-    def chunk_count(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-
     def allowed_rows(self, filters: Filters) -> np.ndarray:
         """Row ids of the passages that `filters` lets through, ascending."""
         clauses, params = [], []

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.corpora import iter_documents
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "data" / "regeringen.jsonl.gz"
@@ -96,15 +98,7 @@ def iter_training_documents(
 ) -> Iterator[dict]:
     """Documents of the corpus that are not excluded, in file order."""
     excluded = excluded_paths() if excluded is None else excluded
-    count = 0
-    with gzip.open(corpus, "rt", encoding="utf-8") as f:
-        for line in f:
-            if limit is not None and count >= limit:
-                return
-            document = json.loads(line)
-            if document["path"] not in excluded:
-                count += 1
-                yield document
+    return iter_documents(limit=limit, exclude=excluded, source=corpus)
 
 
 def clean_inline(text: str) -> str:
