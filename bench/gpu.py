@@ -31,7 +31,7 @@ def prepare(size: str, model: str) -> None:
     from bench.baselines import read_corpus
     from bench.bench import CACHE, _label, _sizes
     from bench.corpora import first_corpus
-    from index.build import PREFIX_TOKENS, dense_text
+    from index.build import PREFIX_TOKENS, IndexConfig, passages
     from index.cache import embed_key
     from index.embedder import Embedder, resolve_model
 
@@ -45,11 +45,10 @@ def prepare(size: str, model: str) -> None:
             document = ingest.load_document(corpus, file.source)
         except ingest.IngestError:
             continue
-        chunks = ingest.chunk_document(
-            document, embedder.count_tokens, max_tokens=embedder.max_tokens - PREFIX_TOKENS
+        _, ours = passages(
+            document, embedder, embedder.max_tokens - PREFIX_TOKENS, IndexConfig.overlap_tokens
         )
-        for chunk in chunks:
-            text = dense_text(document.metadata.title, chunk, embedder)
+        for text in ours:
             texts[embed_key(embedder.model_id, text)] = ("ours", text)
     for chunk in read_corpus(corpus):
         texts[embed_key(f"naive\0{model}", chunk.text)] = ("naive", chunk.text)

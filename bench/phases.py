@@ -63,6 +63,7 @@ def phase_ingest(corpus: str, model: str, max_docs: int | None = None) -> dict:
     max_tokens = embedder.max_tokens - PREFIX_TOKENS
     counter: dict = {}
     count_tokens = _timed(counter, "tokenizer", embedder.count_tokens)
+    count_many = _timed(counter, "tokenizer_batch", embedder.count_tokens_many)
 
     load_s = chunk_s = 0.0
     chars = passages = failures = 0
@@ -74,7 +75,9 @@ def phase_ingest(corpus: str, model: str, max_docs: int | None = None) -> dict:
             failures += 1
             continue
         loaded = time.perf_counter()
-        chunks = ingest.chunk_document(document, count_tokens, max_tokens=max_tokens)
+        chunks = ingest.chunk_document(
+            document, count_tokens, max_tokens=max_tokens, count_many=count_many
+        )
         done = time.perf_counter()
         load_s += loaded - started
         chunk_s += done - loaded
@@ -104,8 +107,9 @@ def phase_ingest(corpus: str, model: str, max_docs: int | None = None) -> dict:
         "scan_s": scan_s,
         "load_s": load_s,
         "chunk_s": chunk_s,
-        "tokenizer_s": counter.get("tokenizer_s", 0.0),
+        "tokenizer_s": counter.get("tokenizer_s", 0.0) + counter.get("tokenizer_batch_s", 0.0),
         "tokenizer_calls": counter.get("tokenizer_calls", 0),
+        "tokenizer_batch_calls": counter.get("tokenizer_batch_calls", 0),
         "docs_per_s": len(files) / total if total else float("nan"),
         "mb_per_s": size / 1e6 / total if total else float("nan"),
         "naive": {
@@ -126,7 +130,7 @@ def _sample_texts(corpus: str, model: str, count: int) -> tuple[list[str], list[
     both spread evenly over the corpus."""
     import ingest
     from bench.baselines import read_corpus
-    from index.build import PREFIX_TOKENS, dense_text
+    from index.build import PREFIX_TOKENS, IndexConfig, passages
     from index.embedder import Embedder
 
     corpus_dir = Path(corpus)
@@ -138,10 +142,8 @@ def _sample_texts(corpus: str, model: str, count: int) -> tuple[list[str], list[
             document = ingest.load_document(corpus_dir, file.source)
         except ingest.IngestError:
             continue
-        chunks = ingest.chunk_document(
-            document, embedder.count_tokens, max_tokens=embedder.max_tokens - PREFIX_TOKENS
-        )
-        ours.extend(dense_text(document.metadata.title, c, embedder) for c in chunks)
+        max_tokens = embedder.max_tokens - PREFIX_TOKENS
+        ours.extend(passages(document, embedder, max_tokens, IndexConfig.overlap_tokens)[1])
     naive = [c.text for c in read_corpus(corpus_dir)]
     return _spread(ours, count), _spread(naive, count)
 
@@ -287,8 +289,9 @@ def phase_build(corpus: str, index_dir: str, model: str, batch_size: int = 64) -
     build.ingest.chunk_document = _timed(counter, "chunk", build.ingest.chunk_document)
     build.Embedder.embed = _timed(counter, "embed", build.Embedder.embed)
     build.Embedder.count_tokens = _timed(counter, "tokenizer", build.Embedder.count_tokens)
-    if hasattr(build, "analyze"):  # analysis moved into LexicalIndex.build in some versions
-        build.analyze = _timed(counter, "analyze", build.analyze)
+    build.Embedder.count_tokens_many = _timed(
+        counter, "tokenizer_batch", build.Embedder.count_tokens_many
+    )
     build.LexicalIndex.build = _timed(counter, "bm25", build.LexicalIndex.build)
     build.DenseIndex.build = _timed(counter, "faiss", build.DenseIndex.build)
     build.publish = _timed(counter, "publish", build.publish)

@@ -94,12 +94,29 @@ def lexical_text(title: str, chunk: Chunk) -> str:
     return "\n".join([title, *chunk.section_path, chunk.text])
 
 
-def dense_text(title: str, chunk: Chunk, embedder: Embedder) -> str:
+def passages(
+    document: ingest.Document, embedder: Embedder, max_tokens: int, overlap_tokens: int
+) -> tuple[list[Chunk], list[str]]:
+    """A document's chunks as the index cuts them, with the text the model embeds for each."""
+    chunks = ingest.chunk_document(
+        document,
+        embedder.count_tokens,
+        max_tokens=max_tokens,
+        overlap_tokens=overlap_tokens,
+        count_many=embedder.count_tokens_many,
+    )
+    return chunks, dense_texts(document.metadata.title, chunks, embedder)
+
+
+def dense_texts(title: str, chunks: list[Chunk], embedder: Embedder) -> list[str]:
     """What the model embeds: a short title/section line, then the passage — or the passage
     alone where the line would push it past the model's window and cut its end off."""
-    context = " – ".join([title, *chunk.section_path[-1:]])
-    text = f"{context}\n{chunk.text}"
-    return text if embedder.count_tokens(text) <= embedder.max_tokens else chunk.text
+    texts = [f"{' – '.join([title, *c.section_path[-1:]])}\n{c.text}" for c in chunks]
+    counts = embedder.count_tokens_many(texts)
+    return [
+        text if n <= embedder.max_tokens else chunk.text
+        for text, n, chunk in zip(texts, counts, chunks, strict=True)
+    ]
 
 
 def _chunking_fingerprint(config: IndexConfig, max_tokens: int) -> str:
@@ -138,11 +155,7 @@ def _ingest(
     pdf_limits: ingest.ParseLimits | None = ingest.DEFAULT_PDF_LIMITS,
 ) -> _Entry:
     document = ingest.load_document(corpus_dir, file.source, pdf_limits=pdf_limits)
-    chunks = ingest.chunk_document(
-        document, embedder.count_tokens, max_tokens=max_tokens, overlap_tokens=overlap
-    )
-    title = document.metadata.title
-    texts = [dense_text(title, c, embedder) for c in chunks]
+    chunks, texts = passages(document, embedder, max_tokens, overlap)
     keys = [embed_key(embedder.model_id, t) for t in texts]
     return _Entry(
         file.content_hash,
@@ -294,7 +307,7 @@ def _vectors(
         for title, chunk, key in all_chunks:
             if key not in found and key not in missing:
                 # Reused chunks whose vectors left the cache need their text made again.
-                missing[key] = fresh_texts.get(key) or dense_text(title, chunk, embedder)
+                missing[key] = fresh_texts.get(key) or dense_texts(title, [chunk], embedder)[0]
         if missing:
             if progress:
                 print(f"Bäddar in {len(missing)} nya textavsnitt …", flush=True)

@@ -136,6 +136,15 @@ class Embedder:
         tokenizer.no_padding()
         return tokenizer
 
+    def count_tokens_many(self, texts: list[str], kind: TextKind = "passage") -> list[int]:
+        """`count_tokens` of each text, in one batch call to the tokenizer."""
+        fast = self._counting_tokenizer
+        if fast is None:
+            return [self.count_tokens(text, kind) for text in texts]
+        prompt = self.prompts[kind]
+        encoded = fast.encode_batch_fast([prompt + t for t in texts], add_special_tokens=True)
+        return [len(e.ids) for e in encoded]
+
     def count_tokens(self, text: str, kind: TextKind = "passage") -> int:
         """Tokens the model sees for `text`, special tokens and prompt included."""
         fast = self._counting_tokenizer

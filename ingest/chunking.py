@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ingest.models import Block, Chunk, Document
@@ -102,14 +102,35 @@ class _Counter:
     """Token costs of text spans, where the cost leaves out the special tokens ([CLS], [SEP])
     that the tokenizer adds once per call. Tokenizers that split on whitespace first
     (WordPiece, BPE) make costs add up over whitespace-joined pieces, so a chunk's size is
-    the sum of its pieces' costs plus the special tokens once."""
+    the sum of its pieces' costs plus the special tokens once.
 
-    def __init__(self, count_tokens: Callable[[str], int]):
+    With `count_many`, the texts a document will certainly be measured by (its paragraphs,
+    then its packed chunks) are counted in one batch call each: one call per text costs
+    more in Python overhead than the tokenizer's own work."""
+
+    def __init__(
+        self,
+        count_tokens: Callable[[str], int],
+        count_many: Callable[[list[str]], list[int]] | None = None,
+    ):
         self.count_tokens = count_tokens
+        self.count_many = count_many
+        self._known: dict[str, int] = {}
         self.specials = count_tokens("")
 
+    def prime(self, texts: Iterable[str]) -> None:
+        if self.count_many is None:
+            return
+        todo = [t for t in dict.fromkeys(texts) if t not in self._known]
+        if todo:
+            self._known.update(zip(todo, self.count_many(todo), strict=True))
+
+    def tokens(self, text: str) -> int:
+        known = self._known.get(text)
+        return self.count_tokens(text) if known is None else known
+
     def cost(self, text: str) -> int:
-        return max(0, self.count_tokens(text) - self.specials)
+        return max(0, self.tokens(text) - self.specials)
 
 
 def chunk_document(
@@ -117,8 +138,10 @@ def chunk_document(
     count_tokens: Callable[[str], int],
     max_tokens: int,
     overlap_tokens: int = 32,
+    count_many: Callable[[list[str]], list[int]] | None = None,
 ) -> list[Chunk]:
-    """Cut `doc` into chunks of at most `max_tokens` tokens as measured by `count_tokens`.
+    """Cut `doc` into chunks of at most `max_tokens` tokens as measured by `count_tokens`
+    (and `count_many`, the same count for a list of texts at once, where given).
 
     A chunk never spans two sections; its `section_path` holds the enclosing headings (text
     before the first heading has the empty path). Whole paragraphs are packed up to the
@@ -126,19 +149,32 @@ def chunk_document(
     Consecutive chunks of a section share about `overlap_tokens` tokens of whole trailing
     sentences. Raises ValueError when `max_tokens` leaves no room for text.
     """
-    counter = _Counter(count_tokens)
+    counter = _Counter(count_tokens, count_many)
     budget = max_tokens - counter.specials
     if budget < 1:
         raise ValueError(f"max_tokens={max_tokens} leaves no room for text")
-    chunks: list[Chunk] = []
-    for section_path, paragraphs in _sections(doc.blocks):
-        texts = [block.text for block in paragraphs]
+    sections = [
+        (path, paragraphs, [block.text for block in paragraphs])
+        for path, paragraphs in _sections(doc.blocks)
+    ]
+    counter.prime(
+        text[slice(*_trim(text, 0, len(text)))] for _, _, texts in sections for text in texts
+    )
+    planned = []
+    for section_path, paragraphs, texts in sections:
         pieces = [
             piece
             for index, text in enumerate(texts)
             for piece in _split_paragraph(text, index, budget, counter)
         ]
-        for group in _pack(pieces, texts, budget, overlap_tokens, counter):
+        groups = list(_pack(pieces, texts, budget, overlap_tokens, counter))
+        planned.append((section_path, paragraphs, texts, groups))
+    counter.prime(
+        _render(group, texts) for *_, texts, groups in planned for group in groups if len(group) > 1
+    )
+    chunks: list[Chunk] = []
+    for section_path, paragraphs, texts, groups in planned:
+        for group in groups:
             for fitting in _fit(group, texts, max_tokens, counter):
                 chunks.append(
                     _make_chunk(doc.source, len(chunks), section_path, paragraphs, texts, fitting)
@@ -295,7 +331,7 @@ def _fit(
 ) -> Iterator[list[_Piece]]:
     # The summed costs are exact for whitespace-splitting tokenizers; one count of the
     # finished chunk makes the limit hold for any other tokenizer too.
-    if len(pieces) == 1 or counter.count_tokens(_render(pieces, texts)) <= max_tokens:
+    if len(pieces) == 1 or counter.tokens(_render(pieces, texts)) <= max_tokens:
         yield pieces
         return
     middle = len(pieces) // 2

@@ -150,6 +150,32 @@ def test_token_counts_are_per_piece_not_per_growing_string():
     assert calls <= 300 + 4 * len(chunks) + 1
 
 
+def test_batch_counting_gives_the_same_chunks_in_few_single_calls():
+    doc = _doc(
+        *(Block("paragraph", _sentences(1 + i % 7, start=i)) for i in range(120)),
+        Block("heading", "Lång"),
+        Block("paragraph", _sentences(60)),  # over the budget: split at sentences
+    )
+    single = batched = 0
+
+    def counting(text: str) -> int:
+        nonlocal single
+        single += 1
+        return count_words(text)
+
+    def count_many(texts: list[str]) -> list[int]:
+        nonlocal batched
+        batched += 1
+        return [count_words(t) for t in texts]
+
+    expected = chunk_document(doc, count_words, max_tokens=64, overlap_tokens=8)
+    chunks = chunk_document(doc, counting, 64, overlap_tokens=8, count_many=count_many)
+    assert chunks == expected
+    assert batched == 2  # the paragraphs, then the packed chunks
+    # What is left to count one by one: sentences of the over-long paragraph and overlaps.
+    assert single < len(chunks) + 60 + 1
+
+
 def test_sentence_spans_respect_swedish_abbreviations():
     text = (
         "Staden ska t.ex. bygga fler bostäder, bl.a. i Kista. "

@@ -23,3 +23,4 @@ def test_count_tokens_matches_the_model_tokenizer_before_and_after_embedding(cou
     after = [embedder.count_tokens(t) for t in texts]
 
     assert before == after == [count_tokens(t) for t in texts]
+    assert embedder.count_tokens_many(texts) == after
