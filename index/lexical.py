@@ -14,6 +14,7 @@ import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_SWEDISH
+from bm25s.tokenization import Tokenized
 
 ANALYZER_VERSION = "sv-snowball-decompound-1"
 LEXICON_FILE = "lexicon.json"
@@ -121,7 +122,7 @@ class Analyzer:
 
     def __init__(self, lexicon: Iterable[str] = ()):
         self.lexicon = frozenset(lexicon)
-        self._parts: dict[str, list[str]] = {}
+        self._terms: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def from_words(cls, word_lists: Iterable[list[str]]) -> Analyzer:
@@ -141,14 +142,16 @@ class Analyzer:
     def terms_of_words(self, found: list[str]) -> list[str]:
         """`terms` for text already split by `words` (an index build splits each passage
         once, for the lexicon and the terms)."""
-        expanded = list(found)
-        for word in found:
-            parts = self._parts.get(word)
-            if parts is None:
-                parts = [p for p in split_compound(word, self.lexicon) if p not in _STOPWORDS]
-                self._parts[word] = parts
-            expanded.extend(parts)
-        return _stemmer.stemWords(expanded)
+        return [term for word in found for term in self.word_terms(word)]
+
+    def word_terms(self, word: str) -> tuple[str, ...]:
+        """The terms of one word: its stem, then the stems of its compound parts. Memoised:
+        a corpus repeats its words, so each distinct word is split and stemmed once."""
+        terms = self._terms.get(word)
+        if terms is None:
+            parts = [p for p in split_compound(word, self.lexicon) if p not in _STOPWORDS]
+            terms = self._terms[word] = tuple(_stemmer.stemWords([word, *parts]))
+        return terms
 
     def query_terms(self, query: str) -> list[str]:
         """Terms of a question: like `terms`, without the words that only make it a question."""
@@ -176,9 +179,25 @@ class LexicalIndex:
     def build(cls, texts: list[str]) -> LexicalIndex:
         word_lists = [words(t) for t in texts]
         analyzer = Analyzer.from_words(word_lists)
+        # Term ids straight from the memoised analysis of each distinct word: bm25s would
+        # otherwise look every token of the corpus up again in Python.
+        vocabulary: dict[str, int] = {}
+        word_ids: dict[str, list[int]] = {}
+        corpus_ids = []
+        for found in word_lists:
+            ids: list[int] = []
+            for word in found:
+                known = word_ids.get(word)
+                if known is None:
+                    terms = analyzer.word_terms(word)
+                    known = word_ids[word] = [
+                        vocabulary.setdefault(t, len(vocabulary)) for t in terms
+                    ]
+                ids.extend(known)
+            corpus_ids.append(ids)
         bm25 = bm25s.BM25()
-        # bm25s maps an empty passage to a placeholder token so rows stay aligned.
-        bm25.index([analyzer.terms_of_words(w) for w in word_lists], show_progress=False)
+        # bm25s adds an empty-token column so that a passage without terms keeps its row.
+        bm25.index(Tokenized(ids=corpus_ids, vocab=vocabulary), show_progress=False)
         return cls(bm25, analyzer)
 
     def save(self, directory: Path) -> None:
@@ -202,6 +221,25 @@ class LexicalIndex:
             frequency = int(indptr[column + 1] - indptr[column]) if known else 0
             weights[term] = float(np.log(1 + (total - frequency + 0.5) / (frequency + 0.5)))
         return weights
+
+    def coverage(self, weights: dict[str, float], rows: list[int]) -> np.ndarray:
+        """For each of `rows`, the share of the terms' total weight that its passage contains,
+        read from the BM25 postings (a term's column lists the rows that contain it, in
+        order) instead of analysing the passages again."""
+        total = sum(weights.values())
+        found = np.zeros(len(rows))
+        if total <= 0 or not rows:
+            return found
+        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        wanted = np.asarray(rows)
+        for term, weight in weights.items():
+            column = self._bm25.vocab_dict.get(term)
+            if column is None or column + 1 >= len(indptr):
+                continue
+            postings = indices[indptr[column] : indptr[column + 1]]
+            at = np.minimum(np.searchsorted(postings, wanted), max(len(postings) - 1, 0))
+            found += weight * (len(postings) > 0) * (postings[at] == wanted)
+        return found / total
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for `query_terms` (zeros where no term matches)."""

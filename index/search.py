@@ -13,7 +13,6 @@ import numpy as np
 
 from ingest.models import Chunk, DocumentMetadata
 
-from .build import lexical_text
 from .dense import DenseIndex
 from .embedder import Embedder
 from .fusion import collapse_near_duplicates, score_fusion
@@ -155,16 +154,10 @@ class SearchIndex:
         chunks = self.store.chunks_by_rows(row for row, _ in candidates)
         distinct = set(collapse_near_duplicates([(row, chunks[row].text) for row, _ in candidates]))
         top = [(row, score) for row, score in candidates if row in distinct][:k]
-        weights = self.lexical.idf(query_terms)
+        coverage = self.lexical.coverage(self.lexical.idf(query_terms), [r for r, _ in top])
         return [
-            Hit(
-                chunks[row],
-                self._documents[chunks[row].source].metadata,
-                score,
-                mode,
-                self._coverage(weights, chunks[row]),
-            )
-            for row, score in top
+            Hit(chunks[row], self._documents[chunks[row].source].metadata, score, mode, float(c))
+            for (row, score), c in zip(top, coverage, strict=True)
         ]
 
     def find_phrase(self, phrase: str, filters: Filters | None = None) -> list[Hit]:
@@ -185,14 +178,6 @@ class SearchIndex:
         """`chunk` with up to `before` and `after` passages around it in its document."""
         chunks = [c for c, _ in self.store.chunks_of(chunk.source)]
         return [c for c in chunks if chunk.ordinal - before <= c.ordinal <= chunk.ordinal + after]
-
-    def _coverage(self, weights: dict[str, float], chunk: Chunk) -> float:
-        total = sum(weights.values())
-        if total <= 0:
-            return 0.0
-        title = self._documents[chunk.source].metadata.title
-        present = set(self.lexical.analyzer.terms(lexical_text(title, chunk)))
-        return sum(w for term, w in weights.items() if term in present) / total
 
     def _lexical(self, query_terms: list[str], depth: int, allowed: np.ndarray | None):
         scores = self.lexical.scores(query_terms)

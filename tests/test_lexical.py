@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from index.lexical import Analyzer, LexicalIndex, analyze, split_compound
 
 LEXICON = frozenset(
@@ -52,3 +54,24 @@ def test_part_of_a_compound_finds_the_compound_and_the_phrase():
     index = LexicalIndex.build(texts)
     scores = index.scores(index.analyzer.query_terms("stadsutveckling"))
     assert scores[0] > 0 and scores[1] > 0 and scores[3] == 0
+
+
+def test_coverage_from_postings_is_the_share_of_term_weight_each_passage_contains():
+    texts = [
+        "Stadsutvecklingsprojektet i Norra Djurgårdsstaden har vunnit pris.",
+        "",
+        "Budgeten för skolan ökar nästa år, enligt budgeten 2020-01-15.",
+        "Projekt om skolan och budgeten.",
+    ]
+    index = LexicalIndex.build(texts)
+    weights = index.idf(index.analyzer.query_terms("Budget för skolans projekt 15 januari 2020?"))
+    weights["okänt"] = 5.0  # a term no passage has weighs in the total, found nowhere
+    expected = [
+        sum(w for t, w in weights.items() if t in set(index.analyzer.terms(text)))
+        / sum(weights.values())
+        for text in texts
+    ]
+    rows = [3, 0, 2, 1]
+    assert list(index.coverage(weights, rows)) == pytest.approx([expected[r] for r in rows])
+    assert 0 < expected[3] < 1 and expected[1] == 0
+    assert index.coverage({}, rows).tolist() == [0.0] * 4

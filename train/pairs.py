@@ -290,7 +290,11 @@ def boilerplate_sentences(documents: Iterable[dict], min_documents: int = 3) -> 
 
 
 def build_pairs(
-    documents: list[dict], seed: int = 13, max_words: int = 150, val_fraction: float = 0.02
+    documents: list[dict],
+    seed: int = 13,
+    max_words: int = 150,
+    val_fraction: float = 0.02,
+    ict_per_passage: int = 2,
 ) -> list[Pair]:
     """Pairs of all documents, each anchor text used at most once per kind."""
     boilerplate = boilerplate_sentences(documents)
@@ -298,7 +302,7 @@ def build_pairs(
     pairs: list[Pair] = []
     for document in documents:
         for pair in document_pairs(
-            document, seed, boilerplate, max_words=max_words, val_fraction=val_fraction
+            document, seed, boilerplate, max_words, ict_per_passage, val_fraction
         ):
             key = (pair.kind, pair.anchor.casefold())
             if key not in seen:
@@ -334,13 +338,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--max-words", type=int, default=150)
     parser.add_argument("--val-fraction", type=float, default=0.02)
+    parser.add_argument("--ict-per-passage", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="first N documents (smoke)")
     parser.add_argument(
         "--corpus-text", type=Path, default=None, help="also write the training text (tokenizer)"
     )
     args = parser.parse_args()
     documents = list(iter_training_documents(limit=args.limit))
-    pairs = build_pairs(documents, args.seed, args.max_words, args.val_fraction)
+    pairs = build_pairs(
+        documents, args.seed, args.max_words, args.val_fraction, args.ict_per_passage
+    )
     count = write_pairs(pairs, args.output)
     kinds = Counter(f"{p.split}/{p.kind}" for p in pairs)
     print(f"{len(documents)} documents → {count} pairs in {args.output}")
