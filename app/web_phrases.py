@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from index import Hit
+from index.fusion import jaccard, shingles
 from index.search import quoted_phrases
 
 from .results import citation
@@ -26,17 +27,6 @@ def phrase_of(text: str) -> str:
     quoted = quoted_phrases(text)
     phrase = quoted[0] if quoted else text
     return " ".join(phrase.strip().strip("\"'”“«»").split())
-
-
-def _shingles(text: str) -> frozenset[tuple[str, ...]]:
-    words = _WORD.findall(text.lower())
-    if len(words) < 3:
-        return frozenset([tuple(words)])
-    return frozenset(zip(words, words[1:], words[2:], strict=False))
-
-
-def similarity(a: frozenset, b: frozenset) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 @dataclass
@@ -58,12 +48,12 @@ def group_passages(hits: list[Hit], threshold: float = NEAR_IDENTICAL) -> list[D
     groups: dict[str, DocumentGroup] = {}
     kept: list[tuple[frozenset, Passage]] = []
     for hit in hits:
-        shingles = _shingles(hit.chunk.text)
+        fingerprint = shingles(hit.chunk.text)
         twin = next(
             (
                 p
                 for s, p in kept
-                if p.hit.chunk.source != hit.chunk.source and similarity(s, shingles) >= threshold
+                if p.hit.chunk.source != hit.chunk.source and jaccard(s, fingerprint) >= threshold
             ),
             None,
         )
@@ -71,7 +61,7 @@ def group_passages(hits: list[Hit], threshold: float = NEAR_IDENTICAL) -> list[D
             twin.also_in.append(hit)
             continue
         passage = Passage(hit)
-        kept.append((shingles, passage))
+        kept.append((fingerprint, passage))
         groups.setdefault(hit.chunk.source, DocumentGroup(hit.chunk.source)).hits.append(passage)
     return list(groups.values())
 

@@ -32,12 +32,21 @@ def score_fusion(
     return sorted(fused.items(), key=lambda item: -item[1])
 
 
-def shingles(text: str, size: int = 3) -> frozenset[tuple[str, ...]]:
-    """Word `size`-grams of case-folded `text`: its fingerprint for near-duplicate checks."""
-    tokens = text.casefold().split()
-    if len(tokens) < size:
-        return frozenset([tuple(tokens)])
-    return frozenset(tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+def shingles(text: str, size: int = 3) -> frozenset[int]:
+    """Hashed word `size`-grams of case-folded `text`: its fingerprint for near-duplicate
+    checks (hashes, because sets of ints intersect several times faster than of tuples)."""
+    words = text.casefold().split()
+    if len(words) < size:
+        return frozenset([hash(tuple(words))])
+    return frozenset(map(hash, zip(*(words[i:] for i in range(size)), strict=False)))
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    """Shared share of two fingerprints: |a ∩ b| / |a ∪ b|, 0 where either is empty."""
+    if not a or not b:
+        return 0.0
+    common = len(a & b)
+    return common / (len(a) + len(b) - common)
 
 
 def collapse_near_duplicates(ranked: list[tuple[int, str]], threshold: float = 0.6) -> list[int]:
@@ -47,9 +56,6 @@ def collapse_near_duplicates(ranked: list[tuple[int, str]], threshold: float = 0
     kept: list[tuple[int, frozenset]] = []
     for row, text in ranked:
         fingerprint = shingles(text)
-        if all(
-            len(fingerprint & other) / (len(fingerprint | other) or 1) < threshold
-            for _, other in kept
-        ):
+        if all(jaccard(fingerprint, other) < threshold for _, other in kept):
             kept.append((row, fingerprint))
     return [row for row, _ in kept]

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from index.fusion import (
     collapse_near_duplicates,
+    jaccard,
     normalise,
     score_fusion,
+    shingles,
 )
 
 
@@ -54,3 +56,12 @@ def test_score_fusion_lets_dense_break_a_lexical_near_tie():
 def test_normalise_maps_best_to_one_and_floor_to_zero():
     assert normalise([(5, 8.0), (6, 2.0)], floor=0.0) == {5: 1.0, 6: 0.25}
     assert normalise([(5, 0.9), (6, 0.5), (7, 0.1)]) == {5: 1.0, 6: 0.5, 7: 0.0}
+
+
+def test_jaccard_of_fingerprints():
+    a = shingles("Nämnden har inget att erinra mot förslaget.")
+    assert jaccard(a, shingles("NÄMNDEN  har inget att\nerinra mot förslaget.")) == 1.0
+    assert jaccard(a, shingles("Budgeten för skolan ökar nästa år.")) == 0.0
+    assert jaccard(a, frozenset()) == 0.0
+    half = jaccard(a, shingles("Nämnden har inget att säga om budgeten nu."))
+    assert 0 < half < 0.6
