@@ -19,8 +19,6 @@ NEAR_IDENTICAL = 0.85
 
 MAX_SHOWN = 200
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
 
 def phrase_of(text: str) -> str:
     """The phrase to look for: the first quoted part of `text`, else all of it."""

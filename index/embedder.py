@@ -130,14 +130,14 @@ def _load(model_id: str, device: str):
                 "--device cuda valdes men ingen CUDA-GPU finns här; använd --device cpu."
             )
     path = resolve_model(model_id)
-    static = StaticModel.open(path) if device == "cpu" else None
-    if static is not None:
-        return static
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
     try:
+        static = StaticModel.open(path) if device == "cpu" else None
+        if static is not None:
+            return static
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
         return SentenceTransformer(path, device=device)
     except Exception as exc:  # noqa: BLE001 - many loader errors, one message for the user
         raise ModelLoadError(

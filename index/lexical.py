@@ -237,8 +237,10 @@ class LexicalIndex:
             if column is None or column + 1 >= len(indptr):
                 continue
             postings = indices[indptr[column] : indptr[column + 1]]
-            at = np.minimum(np.searchsorted(postings, wanted), max(len(postings) - 1, 0))
-            found += weight * (len(postings) > 0) * (postings[at] == wanted)
+            if not len(postings):
+                continue
+            at = np.minimum(np.searchsorted(postings, wanted), len(postings) - 1)
+            found += weight * (postings[at] == wanted)
         return found / total
 
     def scores(self, query_terms: list[str]) -> np.ndarray:

@@ -105,8 +105,8 @@ class _Counter:
     the sum of its pieces' costs plus the special tokens once.
 
     With `count_many`, the texts a document will certainly be measured by (its paragraphs,
-    then its packed chunks) are counted in one batch call each: one call per text costs
-    more in Python overhead than the tokenizer's own work."""
+    then its packed chunks) are counted in one batch call each instead of one call per
+    text."""
 
     def __init__(
         self,

@@ -4,13 +4,21 @@ computes for it, and neither a build nor a search imports torch."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from index.embedder import DEFAULT_MODEL, MINILM, StaticModel, resolve_model
+from index.embedder import (
+    DEFAULT_MODEL,
+    MINILM,
+    Embedder,
+    ModelLoadError,
+    StaticModel,
+    resolve_model,
+)
 from tests.conftest import CORPUS_DIR
 
 TEXTS = [
@@ -54,3 +62,11 @@ print("torch" in sys.modules, "sentence_transformers" in sys.modules)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_damaged_static_model_is_a_clear_load_error(tmp_path):
+    folder = tmp_path / "trasig"
+    shutil.copytree(resolve_model(DEFAULT_MODEL), folder)
+    (folder / "model.safetensors").write_bytes(b"\0" * 100)
+    with pytest.raises(ModelLoadError, match="trasig"):
+        Embedder(str(folder)).embed(["Får nämnden delta i EU-projekt?"], "query")
