@@ -104,19 +104,33 @@ def passages(
         max_tokens=max_tokens,
         overlap_tokens=overlap_tokens,
         count_many=embedder.count_tokens_many,
+        additive=embedder.additive_counts,
     )
-    return chunks, dense_texts(document.metadata.title, chunks, embedder)
+    return chunks, dense_texts(document.metadata.title, chunks, embedder, max_tokens)
 
 
-def dense_texts(title: str, chunks: list[Chunk], embedder: Embedder) -> list[str]:
+def dense_texts(
+    title: str, chunks: list[Chunk], embedder: Embedder, chunk_tokens: int | None = None
+) -> list[str]:
     """What the model embeds: a short title/section line, then the passage — or the passage
-    alone where the line would push it past the model's window and cut its end off."""
-    texts = [f"{' – '.join([title, *c.section_path[-1:]])}\n{c.text}" for c in chunks]
-    counts = embedder.count_tokens_many(texts)
-    return [
-        text if n <= embedder.max_tokens else chunk.text
-        for text, n, chunk in zip(texts, counts, chunks, strict=True)
-    ]
+    alone where the line would push it past the model's window and cut its end off.
+
+    With `chunk_tokens`, the most tokens any of `chunks` has, and a tokenizer whose counts
+    add up, a line that fits in the room the chunks leave is taken without counting the
+    whole text; only a longer line needs the exact count."""
+    contexts = [" – ".join([title, *c.section_path[-1:]]) for c in chunks]
+    texts = [f"{context}\n{c.text}" for context, c in zip(contexts, chunks, strict=True)]
+    fits = [False] * len(chunks)
+    if chunk_tokens is not None and embedder.additive_counts:
+        room = embedder.max_tokens - chunk_tokens
+        specials = embedder.count_tokens("")
+        unique = list(dict.fromkeys(contexts))
+        cost = dict(zip(unique, embedder.count_tokens_many(unique), strict=True))
+        fits = [cost[context] - specials <= room for context in contexts]
+    unsure = [i for i, fit in enumerate(fits) if not fit]
+    for i, n in zip(unsure, embedder.count_tokens_many([texts[i] for i in unsure]), strict=True):
+        fits[i] = n <= embedder.max_tokens
+    return [text if fit else c.text for text, fit, c in zip(texts, fits, chunks, strict=True)]
 
 
 def _chunking_fingerprint(config: IndexConfig, max_tokens: int) -> str:

@@ -32,6 +32,11 @@ SHIPPED_MODELS = Path(__file__).resolve().parents[1] / "models"
 TextKind = Literal["query", "passage"]
 UNBOUNDED_WINDOW = 512
 
+# Pre-tokenizers that cut at every whitespace first, and normalisers that change characters
+# one by one: with both, a text's token count is the sum of its whitespace-separated parts'.
+_SPLITS_AT_WHITESPACE = frozenset({"BertPreTokenizer", "Whitespace", "WhitespaceSplit"})
+_PER_CHARACTER = frozenset({"BertNormalizer", "Lowercase", "NFC", "NFD", "NFKC", "NFKD"})
+
 # Models whose published prompts are not in their saved config.
 _KNOWN_PROMPTS = {
     "e5": {"query": "query: ", "passage": "passage: "},
@@ -206,6 +211,19 @@ class Embedder:
         tokenizer.no_truncation()
         tokenizer.no_padding()
         return tokenizer
+
+    @cached_property
+    def additive_counts(self) -> bool:
+        """Whether token counts add up over whitespace-joined texts: the tokenizer splits
+        at whitespace before anything else and normalises character by character (BERT's
+        WordPiece, ours). Then a passage's count is the sum of its parts' counts, and
+        chunking need not count whole passages again."""
+        fast = self._counting_tokenizer
+        return (
+            fast is not None
+            and type(fast.pre_tokenizer).__name__ in _SPLITS_AT_WHITESPACE
+            and type(fast.normalizer).__name__ in _PER_CHARACTER
+        )
 
     def count_tokens_many(self, texts: list[str], kind: TextKind = "passage") -> list[int]:
         """`count_tokens` of each text, in one batch call to the tokenizer."""

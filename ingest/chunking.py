@@ -139,9 +139,12 @@ def chunk_document(
     max_tokens: int,
     overlap_tokens: int = 32,
     count_many: Callable[[list[str]], list[int]] | None = None,
+    additive: bool = False,
 ) -> list[Chunk]:
     """Cut `doc` into chunks of at most `max_tokens` tokens as measured by `count_tokens`
-    (and `count_many`, the same count for a list of texts at once, where given).
+    (and `count_many`, the same count for a list of texts at once, where given). With
+    `additive`, the caller vouches that counts add up over whitespace-joined texts (see
+    `_Counter`), and finished chunks are not counted again.
 
     A chunk never spans two sections; its `section_path` holds the enclosing headings (text
     before the first heading has the empty path). Whole paragraphs are packed up to the
@@ -169,13 +172,17 @@ def chunk_document(
         ]
         groups = list(_pack(pieces, texts, budget, overlap_tokens, counter))
         planned.append((section_path, paragraphs, texts, groups))
-    counter.prime(
-        _render(group, texts) for *_, texts, groups in planned for group in groups if len(group) > 1
-    )
+    if not additive:
+        counter.prime(
+            _render(group, texts)
+            for *_, texts, groups in planned
+            for group in groups
+            if len(group) > 1
+        )
     chunks: list[Chunk] = []
     for section_path, paragraphs, texts, groups in planned:
         for group in groups:
-            for fitting in _fit(group, texts, max_tokens, counter):
+            for fitting in [group] if additive else _fit(group, texts, max_tokens, counter):
                 chunks.append(
                     _make_chunk(doc.source, len(chunks), section_path, paragraphs, texts, fitting)
                 )

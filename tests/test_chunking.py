@@ -206,6 +206,9 @@ def test_seed_chunks_fit_the_real_tokenizer(count_tokens):
     )
     assert count_tokens(body) > 3 * 256
     chunks = chunk_document(long_doc, count_tokens, max_tokens=256)
+    # BERT's tokenizer splits at whitespace first: its counts add up, and trusting that
+    # (no recount of finished chunks) cuts the same chunks.
+    assert chunk_document(long_doc, count_tokens, max_tokens=256, additive=True) == chunks
     sizes = [count_tokens(c.text) for c in chunks]
     assert max(sizes) <= 256
     assert max(sizes) > 200  # packed, not one sentence per chunk

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from index.build import PREFIX_TOKENS, dense_texts
 from index.embedder import (
     DEFAULT_MODEL,
     MINILM,
@@ -19,6 +20,7 @@ from index.embedder import (
     StaticModel,
     resolve_model,
 )
+from ingest.models import Chunk
 from tests.conftest import CORPUS_DIR
 
 TEXTS = [
@@ -70,3 +72,23 @@ def test_a_damaged_static_model_is_a_clear_load_error(tmp_path):
     (folder / "model.safetensors").write_bytes(b"\0" * 100)
     with pytest.raises(ModelLoadError, match="trasig"):
         Embedder(str(folder)).embed(["Får nämnden delta i EU-projekt?"], "query")
+
+
+def test_title_line_shortcut_decides_as_the_exact_count_does():
+    embedder = Embedder()
+    assert embedder.additive_counts
+    chunk_tokens = embedder.max_tokens - PREFIX_TOKENS
+    long_text = " ".join(["förslaget"] * (chunk_tokens - 2))
+    assert embedder.count_tokens(long_text) <= chunk_tokens
+
+    def chunk(text: str, section: tuple[str, ...] = ()) -> Chunk:
+        return Chunk("id", "a.txt", 0, section, None, None, None, text)
+
+    chunks = [chunk("Kort text."), chunk(long_text), chunk(long_text, ("Bakgrund",))]
+    for title in ("Remissvar", " ".join(["Internationell strategi"] * 30)):
+        exact = dense_texts(title, chunks, embedder)
+        assert dense_texts(title, chunks, embedder, chunk_tokens) == exact
+        assert exact[0].startswith(title)  # room for any title beside a short passage
+    short, long_ = "Remissvar", " ".join(["Internationell strategi"] * 30)
+    assert dense_texts(short, chunks, embedder, chunk_tokens)[1].startswith(short)
+    assert dense_texts(long_, chunks, embedder, chunk_tokens)[1] == long_text  # no room
