@@ -190,20 +190,7 @@ class SizeRun:
         for mode in ("lexical", "dense", "hybrid"):
             runs = {}
             for name, path in (("one", one), ("many", many)):
-                run = run_child(
-                    [
-                        *CLI,
-                        "search",
-                        "--batch",
-                        str(path),
-                        "--json",
-                        "--mode",
-                        mode,
-                        "--index-dir",
-                        str(self.index_dir),
-                    ],
-                    cwd=ROOT,
-                )
+                run = self._search("--batch", str(path), mode=mode)
                 if run.returncode != 0:
                     raise RuntimeError(f"search --batch failed: {run.stderr[-1000:]}")
                 runs[name] = run
@@ -217,28 +204,18 @@ class SizeRun:
             }
         self.result["cli_batch"] = result
 
+    def _search(self, *args: str, mode: str):
+        """`strategisok search ARGS --json` over this size's index, in a child process."""
+        command = [*CLI, "search", *args, "--json", "--mode", mode]
+        return run_child([*command, "--index-dir", str(self.index_dir)], cwd=ROOT)
+
     def cold(self) -> None:
         """Process start → first answer of `strategisok search`, median of a few runs."""
         _say(f"{self.label}: kallstart av strategisok search")
         query = self.questions[0]
         result = {}
         for mode in ("lexical", "hybrid"):
-            runs = [
-                run_child(
-                    [
-                        *CLI,
-                        "search",
-                        query,
-                        "--json",
-                        "--mode",
-                        mode,
-                        "--index-dir",
-                        str(self.index_dir),
-                    ],
-                    cwd=ROOT,
-                )
-                for _ in range(self.args.cold_runs)
-            ]
+            runs = [self._search(query, mode=mode) for _ in range(self.args.cold_runs)]
             result[mode] = {
                 "median_s": median([r.seconds for r in runs]),
                 "runs_s": [r.seconds for r in runs],

@@ -225,22 +225,19 @@ class Embedder:
             and type(fast.normalizer).__name__ in _PER_CHARACTER
         )
 
-    def count_tokens_many(self, texts: list[str], kind: TextKind = "passage") -> list[int]:
-        """`count_tokens` of each text, in one batch call to the tokenizer."""
-        fast = self._counting_tokenizer
-        if fast is None:
-            return [self.count_tokens(text, kind) for text in texts]
-        prompt = self.prompts[kind]
-        encoded = fast.encode_batch_fast([prompt + t for t in texts], add_special_tokens=True)
-        return [len(e.ids) for e in encoded]
-
     def count_tokens(self, text: str, kind: TextKind = "passage") -> int:
         """Tokens the model sees for `text`, special tokens and prompt included."""
+        return self.count_tokens_many([text], kind)[0]
+
+    def count_tokens_many(self, texts: list[str], kind: TextKind = "passage") -> list[int]:
+        """`count_tokens` of each text, in one call to the fast tokenizer where there is one."""
+        prompted = [self.prompts[kind] + text for text in texts]
         fast = self._counting_tokenizer
         if fast is not None:
-            return len(fast.encode(self.prompts[kind] + text, add_special_tokens=True).ids)
+            encoded = fast.encode_batch_fast(prompted, add_special_tokens=True)
+            return [len(e.ids) for e in encoded]
         tokenizer = self._model.tokenizer
-        return len(tokenizer(self.prompts[kind] + text, add_special_tokens=True)["input_ids"])
+        return [len(tokenizer(t, add_special_tokens=True)["input_ids"]) for t in prompted]
 
     def embed(self, texts: list[str], kind: TextKind, show_progress: bool = False) -> np.ndarray:
         """Normalised float32 vectors, one row per text, in order."""
