@@ -21,7 +21,7 @@ from index import (
 from index.search import MAX_QUERY_CHARS
 
 from .evaluation import QuestionFileError, evaluate, format_table, read_questions
-from .results import mark, query_to_json
+from .results import answer_to_json, mark, query_to_json
 from .settings import Settings, SettingsError
 
 EXAMPLES = """\
@@ -30,6 +30,8 @@ exempel:
   strategisok search "Får nämnden delta i EU-projekt?"
   strategisok search "inget att erinra" --mode lexical -k 10 --filter doc_type=remissvar
   strategisok search --batch fragor.jsonl --json > svar.jsonl
+  strategisok ask "När ska uppdraget redovisas?" --previous "Vad ska Konkurrensverket göra?"
+  strategisok ask --batch samtal.jsonl --json > svar.jsonl
   strategisok eval ../shared/eval/dev_questions.jsonl
   strategisok docs
   strategisok serve
@@ -106,6 +108,33 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NYCKEL=VÄRDE",
         help="doc_type=…, organisation=…, source=…, year=2015 eller year=2015-2020; "
         "upprepa för fler",
+    )
+    p.add_argument("--json", action="store_true", help="svar som JSON (se DESIGN.md)")
+    p.add_argument("--device", help="cpu (standard) eller cuda")
+
+    p = command("ask", "Svara på en fråga som chatten gör: citat, källa och avsnitt.")
+    p.add_argument("query", nargs="?", metavar="FRÅGA")
+    p.add_argument(
+        "--previous",
+        action="append",
+        default=[],
+        metavar="TIDIGARE_FRÅGA",
+        help="en tidigare fråga i samtalet (upprepa, äldst först) så att en följdfråga "
+        "förstås i sitt sammanhang",
+    )
+    p.add_argument(
+        "--batch",
+        type=Path,
+        metavar="FRÅGOR.jsonl",
+        help='en JSON per rad med "q" och valfritt "previous" (lista); ett svar per rad',
+    )
+    p.add_argument("-k", type=int, default=5, help="högst antal källor (standard 5)")
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="NYCKEL=VÄRDE",
+        help="som för search: doc_type=…, organisation=…, source=…, year=…",
     )
     p.add_argument("--json", action="store_true", help="svar som JSON (se DESIGN.md)")
     p.add_argument("--device", help="cpu (standard) eller cuda")
@@ -243,10 +272,11 @@ def _open_index(settings: Settings, device: str = "cpu") -> SearchIndex:
     return index
 
 
-def _print_hits(query: str, result: dict, color: bool) -> None:
+def _print_hits(query: str, result: dict, color: bool, heading: bool = True) -> None:
     before, after = ("\033[1;33m", "\033[0m") if color else ("»", "«")
     query = _printable(query)
-    print(f"Fråga: {query}")
+    if heading:
+        print(f"Fråga: {query}")
     if not result["results"]:
         print("  Inga träffar.")
     for r in result["results"]:
@@ -296,6 +326,52 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:
             _print_hits(query, result, color)
+    return 0
+
+
+def _print_answer(result: dict, color: bool) -> None:
+    print(f"Fråga: {_printable(result['query'])}")
+    if not " ".join(result["query"].split()).startswith(result["interpreted_as"]):
+        print(f"Tolkad som: {_printable(result['interpreted_as'])}")
+    if not result["found"]:
+        print("Jag hittade inget i dokumenten som besvarar frågan.\n")
+        return
+    source = next(r for r in result["results"] if r["chunk_id"] == result["answer_chunk_id"])
+    print(f"\n  ”{_printable(' '.join(result['answer'].split()))}”")
+    print(f"  — {_printable(source['title'])} ({source['source']})")
+    _print_hits(result["interpreted_as"], result, color, heading=False)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from answer import answer_question
+
+    if (args.query is None) == (args.batch is None):
+        raise UsageError("Ange antingen en fråga eller --batch FRÅGOR.jsonl, inte båda.")
+    if args.batch and args.previous:
+        raise UsageError('--previous gäller en enstaka fråga; i --batch anges "previous" per rad.')
+    if args.k < 1:
+        raise UsageError("-k måste vara minst 1.")
+    filters = parse_filters(args.filter)
+    try:
+        batch = read_questions(args.batch, need_target=False) if args.batch else []
+    except QuestionFileError as exc:
+        raise UsageError(str(exc)) from exc
+    asks = [(q.q, q.previous) for q in batch] if args.batch else [(args.query, args.previous)]
+    index = _open_index(settings, settings.device)
+    color = sys.stdout.isatty()
+    for query, previous in asks:
+        if len(query) > MAX_QUERY_CHARS:
+            print(
+                f"Obs: frågan är {len(query)} tecken lång; bara de första {MAX_QUERY_CHARS} "
+                "används i sökningen.",
+                file=sys.stderr,
+            )
+        answer = answer_question(index, query, list(previous), k=args.k, filters=filters or None)
+        result = answer_to_json(query, answer)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        else:
+            _print_answer(result, color)
     return 0
 
 
@@ -359,6 +435,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS = {
     "index": cmd_index,
     "search": cmd_search,
+    "ask": cmd_ask,
     "eval": cmd_eval,
     "docs": cmd_docs,
     "serve": cmd_serve,

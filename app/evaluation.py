@@ -25,6 +25,8 @@ class Question:
     answer: str | None = None
     source: str | None = None
     kind: str = "all"
+    previous: tuple[str, ...] = ()
+    """Earlier questions of the conversation, oldest first (for `ask`)."""
 
 
 def fold(text: str) -> str:
@@ -52,8 +54,20 @@ def read_questions(path: Path, need_target: bool = True) -> list[Question]:
                 f'{path}, rad {number}: ange "answer" (en fras som rätt avsnitt innehåller) '
                 'eller "source" (dokumentets sökväg).'
             )
+        previous = item.get("previous", [])
+        if not isinstance(previous, list) or not all(isinstance(p, str) for p in previous):
+            raise QuestionFileError(
+                f'{path}, rad {number}: "previous" ska vara en lista med tidigare frågor '
+                "(text), äldst först."
+            )
         questions.append(
-            Question(item["q"], item.get("answer"), item.get("source"), item.get("kind", "all"))
+            Question(
+                item["q"],
+                item.get("answer"),
+                item.get("source"),
+                item.get("kind", "all"),
+                tuple(previous),
+            )
         )
     return questions
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from answer import Answer
 from index import Hit
 from index.lexical import analyze
 
@@ -30,6 +31,28 @@ def hit_to_json(hit: Hit, rank: int) -> dict:
 
 def query_to_json(query: str, hits: list[Hit]) -> dict:
     return {"query": query, "results": [hit_to_json(h, i) for i, h in enumerate(hits, 1)]}
+
+
+def answer_to_json(query: str, answer: Answer | None) -> dict:
+    """The JSON of `strategisok ask --json` and `/svara` (../shared/DESIGN.md); None (no
+    index to ask) reads as nothing found."""
+    if answer is None:
+        return {
+            "query": query,
+            "interpreted_as": " ".join(query.split()),
+            "found": False,
+            "answer": None,
+            "answer_chunk_id": None,
+            "results": [],
+        }
+    return {
+        "query": query,
+        "interpreted_as": answer.interpreted_as,
+        "found": answer.found,
+        "answer": answer.lead,
+        "answer_chunk_id": answer.answer_chunk_id,
+        "results": [hit_to_json(h, i) for i, h in enumerate(answer.sources, 1)],
+    }
 
 
 def citation(hit: Hit) -> str:

@@ -5,16 +5,23 @@ Retrieval stays in `index`; this module only asks it and lays out what comes bac
 from __future__ import annotations
 
 import html
+import shutil
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import httpx
 import uvicorn
+from cachetools import TTLCache
 from fastapi import FastAPI, HTTPException, Request
+from gradio.utils import get_upload_folder
+from pydantic import BaseModel, StrictFloat, StrictInt, StrictStr, TypeAdapter
 
+from answer import answer_question
+from answer.text import clean_question
 from index import (
     MODES,
     Filters,
@@ -25,18 +32,19 @@ from index import (
     build_index,
 )
 
-from .results import query_to_json
+from .results import answer_to_json, query_to_json
 from .settings import Settings
 from .web_answer import (
     DOC_TYPE_LABELS,
+    MAX_QUESTION_CHARS,
     MODE_LABELS,
     answer_markdown,
     empty_question_answer,
     html_text,
     md_text,
-    read_question,
 )
 from .web_files import add_routes
+from .web_guard import SESSION_SECONDS, ApiArguments, Guard
 from .web_phrases import COPY_JS, phrase_of, phrases_html
 from .web_upload import DEFAULT_MAX_UPLOAD_MB, UPLOAD_TYPES, index_messages, save_uploads
 
@@ -128,6 +136,80 @@ class ServeOptions:
     allow_upload: bool = False
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
     auth: tuple[tuple[str, str], ...] = ()
+    session_seconds: int = SESSION_SECONDS
+
+
+# -- what the API endpoints take -----------------------------------------------------------
+
+_TEXT = StrictStr | None
+_CHOICES = list[StrictStr] | None
+_YEAR = StrictStr | StrictInt | None
+
+
+class _FileArgument(BaseModel, extra="allow"):
+    path: StrictStr
+
+
+def _arguments(*described_types: tuple[str, Any], refuse=None) -> ApiArguments:
+    described, types = zip(*described_types, strict=True)
+    return ApiArguments(TypeAdapter(tuple[types]), described, refuse)
+
+
+_FILTER_ARGUMENTS = (
+    ("dokumenttyper: lista med text", _CHOICES),
+    ("organisationer: lista med text", _CHOICES),
+    ("från år", _YEAR),
+    ("till år", _YEAR),
+    ("dokument: lista med källor", _CHOICES),
+)
+API_ARGUMENTS = {
+    "sok": _arguments(("frågan: text", _TEXT)),
+    "svara": _arguments(
+        ("frågan: text", _TEXT), ("tidigare frågor, äldst först: lista med text", list[str] | None)
+    ),
+    "fraga": _arguments(
+        ("frågan: text", _TEXT),
+        ("samtalet hittills: lista", list[dict] | None),
+        ("samtalets tidigare frågor (sätts av servern)", Any),
+        *_FILTER_ARGUMENTS,
+        ("sökläge: text", _TEXT),
+        ("antal avsnitt: tal", StrictInt | StrictFloat | None),
+    ),
+    "formuleringar": _arguments(("formuleringen: text", _TEXT), *_FILTER_ARGUMENTS),
+    "ladda_upp": _arguments(
+        ("filerna: lista med uppladdade filer", list[_FileArgument] | None),
+        refuse=lambda data: (
+            None
+            if all(uploaded_file(f["path"]) for f in data[0] or ())
+            else "bara filer som du just har laddat upp kan läggas till."
+        ),
+    ),
+}
+"""Every endpoint of the public API and what it takes; web_guard refuses any other call."""
+
+
+def uploaded_file(path: str) -> bool:
+    """True only for a file in Gradio's upload folder, links followed: an upload argument
+    names the copy Gradio made of what the client sent, never another file on the server."""
+    return Path(path).resolve().is_relative_to(Path(get_upload_folder()).resolve())
+
+
+def uploaded_here(blocks: gr.Blocks, path: str) -> bool:
+    """True only for a file that a client uploaded to this server in this run: Gradio put it
+    in its upload folder and recorded it. Gradio's own check is skipped when the app is
+    mounted rather than launched, so a client could otherwise name any file on the server."""
+    return str(path) in blocks.upload_file_set and uploaded_file(path)
+
+
+def remove_upload(blocks: gr.Blocks, path: str) -> None:
+    """Delete an uploaded file and the folder Gradio made for it, once it is dealt with."""
+    if not uploaded_here(blocks, path):
+        return
+    blocks.upload_file_set.discard(str(path))
+    folder = Path(path).parent
+    Path(path).unlink(missing_ok=True)
+    if folder != Path(get_upload_folder()) and not any(folder.iterdir()):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- filters -------------------------------------------------------------------------------
@@ -224,42 +306,56 @@ def documents_html(library: Library) -> str:
 
 
 def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
-    """The page: tabs Fråga, Hitta formuleringar, Dokument (and Lägg till dokument)."""
-    organisations, years, titles = filter_choices(library.index)
+    """The page: tabs Fråga, Hitta formuleringar, Dokument (and Lägg till dokument).
 
-    def search_hits(query: str, k: int, mode: str, filters: Filters):
+    Nothing from the corpus is built into the page: the filter menus and the document list
+    are filled when a logged-in browser loads it, so the login page (which carries the
+    page's configuration) names no file, organisation or year."""
+
+    def respond(message, history, earlier, doc_types, orgs, year_from, year_to, sources, mode, k):
+        history = list(history or [])
+        # A new (or cleared) conversation carries nothing over from an earlier one; the
+        # earlier questions are kept as asked, so the chat reads them as /svara does.
+        earlier = [q for q in earlier or () if isinstance(q, str)] if history else []
+        asked, _ = clean_question(message or "")
+        history.append({"role": "user", "content": md_text(asked) if asked else "(tom fråga)"})
+        if not asked:
+            history.append({"role": "assistant", "content": empty_question_answer()})
+            return history, earlier, ""
         index = library.index
         if index is None:
-            return None
-        return index.search(
-            query, k=int(k), mode=mode if mode in MODES else "hybrid", filters=filters or None
-        )
-
-    def respond(message, history, topic, doc_types, orgs, year_from, year_to, sources, mode, k):
-        history = list(history or [])
-        # A new (or cleared) conversation carries nothing over from an earlier one.
-        question = read_question(message or "", tuple(topic or ()) if history else ())
-        shown_question = md_text(question.asked) if question.asked else "(tom fråga)"
-        history.append({"role": "user", "content": shown_question})
-        if not question.asked:
-            history.append({"role": "assistant", "content": empty_question_answer()})
-            return history, list(topic or ()), ""
-        filters = make_filters(doc_types, orgs, year_from, year_to, sources)
-        hits = search_hits(question.search, k, mode, filters)
-        if hits is None:
-            answer = md_text(library.problem or "Indexet kan inte läsas.")
+            text = md_text(library.problem or "Indexet kan inte läsas.")
         else:
-            answer = answer_markdown(question, hits, filtered=bool(filters))
-        history.append({"role": "assistant", "content": answer})
-        return history, list(question.topic), ""
+            filters = make_filters(doc_types, orgs, year_from, year_to, sources)
+            answer = answer_question(
+                index,
+                message,
+                earlier,
+                k=int(k),
+                filters=filters or None,
+                mode=mode if mode in MODES else "hybrid",
+            )
+            text = answer_markdown(answer, filtered=bool(filters))
+        history.append({"role": "assistant", "content": text})
+        return history, [*earlier, message], ""
+
+    def svara(fraga: str, tidigare: list[str] | None = None) -> dict:
+        """Svara som chatten: `tidigare` är samtalets tidigare frågor, äldst först. Svarar
+        med samma JSON som `strategisok ask --json`."""
+        index = library.index
+        echoed = (fraga or "")[:MAX_QUESTION_CHARS]
+        if index is None:
+            return answer_to_json(echoed, None)
+        return answer_to_json(echoed, answer_question(index, fraga or "", list(tidigare or [])))
 
     def sok(fraga: str) -> dict:
         """Sök i dokumenten. Svarar med samma JSON som `strategisok search --json`."""
-        question = read_question(fraga or "")
+        question, _ = clean_question(fraga or "")
         index = library.index
-        if not question.asked or index is None:
-            return query_to_json(fraga or "", [])
-        return query_to_json(fraga, index.search(question.search, k=5))
+        echoed = (fraga or "")[:MAX_QUESTION_CHARS]
+        if not question or index is None:
+            return query_to_json(echoed, [])
+        return query_to_json(echoed, index.search(question, k=5))
 
     def find_wording(text, doc_types, orgs, year_from, year_to, sources):
         phrase = phrase_of(text or "")
@@ -287,8 +383,14 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
         index = library.index
         known = {d.content_hash: d.source for d in index.documents()} if index else {}
         corpus = library.corpus_dir
+        if not all(uploaded_here(blocks, str(f)) for f in files):
+            raise gr.Error("Bara filer som du just har laddat upp kan läggas till.")
         staged = [(Path(f), Path(getattr(f, "orig_name", None) or f).name) for f in files]
-        result = save_uploads(staged, corpus, options.max_upload_mb * 1_000_000, known)
+        try:
+            result = save_uploads(staged, corpus, options.max_upload_mb * 1_000_000, known)
+        finally:
+            for f in files:
+                remove_upload(blocks, str(f))
         lines = list(result.messages)
         if result.saved:
             progress(0.2, desc="Läser och indexerar de nya dokumenten …")
@@ -321,7 +423,7 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
             f"# {TITLE}\nStäll en fråga om stadens strategier och remissvar. Svaret citerar "
             "dokumenten ordagrant, med källa, avsnitt och sida."
         )
-        topic = gr.State([])
+        earlier = gr.State([])  # the conversation's questions so far, as asked
         with gr.Tabs():
             with gr.Tab("Fråga", id="fraga"):
                 with gr.Row(equal_height=False):
@@ -360,15 +462,36 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                             [(label, value) for value, label in DOC_TYPE_LABELS.items()],
                             label="Dokumenttyp",
                         )
+                        # Choices arrive on load; values outside them simply match nothing.
                         orgs = gr.Dropdown(
-                            organisations, multiselect=True, label="Organisation", value=[]
+                            [],
+                            multiselect=True,
+                            label="Organisation",
+                            value=[],
+                            allow_custom_value=True,
                         )
                         with gr.Row():
                             year_from = gr.Dropdown(
-                                years, label="Från år", value=None, min_width=100
+                                [],
+                                label="Från år",
+                                value=None,
+                                min_width=100,
+                                allow_custom_value=True,
                             )
-                            year_to = gr.Dropdown(years, label="Till år", value=None, min_width=100)
-                        sources = gr.Dropdown(titles, multiselect=True, label="Dokument", value=[])
+                            year_to = gr.Dropdown(
+                                [],
+                                label="Till år",
+                                value=None,
+                                min_width=100,
+                                allow_custom_value=True,
+                            )
+                        sources = gr.Dropdown(
+                            [],
+                            multiselect=True,
+                            label="Dokument",
+                            value=[],
+                            allow_custom_value=True,
+                        )
                         with gr.Accordion("Avancerat", open=False):
                             mode = gr.Radio(
                                 [(MODE_LABELS[m], m) for m in MODES],
@@ -395,9 +518,7 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                     elem_classes=["sok-results"], js_on_load=COPY_JS, elem_id="sok-phrases"
                 )
             with gr.Tab("Dokument", id="dokument"):
-                documents = gr.HTML(
-                    documents_html(library), elem_id="sok-documents", js_on_load=None
-                )
+                documents = gr.HTML("", elem_id="sok-documents", js_on_load=None)
             if options.allow_upload:
                 with gr.Tab("Lägg till dokument", id="ladda-upp"):
                     gr.Markdown(
@@ -416,8 +537,8 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                     )
                     upload_status = gr.Markdown()
 
-        chat_inputs = [question, chatbot, topic, *filter_inputs, mode, k]
-        chat_outputs = [chatbot, topic, question]
+        chat_inputs = [question, chatbot, earlier, *filter_inputs, mode, k]
+        chat_outputs = [chatbot, earlier, question]
         question.submit(respond, chat_inputs, chat_outputs, api_name="fraga").then(
             None, None, None, js=SCROLL_TO_ANSWER, api_visibility="private"
         )
@@ -427,9 +548,9 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
             question,
             api_visibility="private",
         ).then(respond, chat_inputs, chat_outputs, api_visibility="private")
-        chatbot.clear(lambda: [], None, topic, api_visibility="private")
+        chatbot.clear(lambda: [], None, earlier, api_visibility="private")
         clear.click(
-            lambda: ([], [], ""), None, [chatbot, topic, question], api_visibility="private"
+            lambda: ([], [], ""), None, [chatbot, earlier, question], api_visibility="private"
         )
         phrase_inputs = [phrase, *filter_inputs]
         phrase.submit(find_wording, phrase_inputs, phrase_results, api_name="formuleringar")
@@ -452,6 +573,7 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
             lambda: documents_html(library), None, documents, api_visibility="private"
         ).then(refresh_choices, None, [orgs, year_from, year_to, sources], api_visibility="private")
         gr.api(sok, api_name="sok")
+        gr.api(svara, api_name="svara")
     return blocks
 
 
@@ -500,10 +622,29 @@ def create_app(settings: Settings, options: ServeOptions) -> FastAPI:
         ssr_mode=False,
         mcp_server=False,
     )
-    mounted["gradio"] = app.routes[-1].app
+    gradio_app = mounted["gradio"] = app.routes[-1].app
+    # mount_gradio_app never marks the app launched, and Gradio skips its own check that a
+    # file argument was uploaded by the client until it is.
+    blocks.has_launched = True
+    # Logins expire on the server too, not only their cookies (web_guard gives those a
+    # lifetime): Gradio keeps its session tokens forever otherwise.
+    gradio_app.tokens = TTLCache(maxsize=100_000, ttl=options.session_seconds)
+    app.add_middleware(
+        Guard,
+        api=lambda: (API_ARGUMENTS, _function_names(blocks)),
+        session_seconds=options.session_seconds,
+    )
     app.state.library = library
     app.state.blocks = blocks
     return app
+
+
+def _function_names(blocks: gr.Blocks) -> dict[int, str | None]:
+    """The public API name (or None) of every function the page may call by index."""
+    return {
+        index: fn.api_name if fn.api_visibility != "private" else None
+        for index, fn in blocks.fns.items()
+    }
 
 
 def serve(settings: Settings, host: str, port: int, options: ServeOptions) -> int:

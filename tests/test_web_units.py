@@ -11,20 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from answer import Answer
 from app.cli import main
 from app.web_access import AccessError, check_exposure, is_loopback, read_accounts
-from app.web_answer import (
-    answer_markdown,
-    is_follow_up,
-    lead_sentences,
-    md_text,
-    read_question,
-    sentence_spans,
-)
+from app.web_answer import answer_markdown, md_text
 from app.web_files import resolve_corpus_file
 from app.web_phrases import copy_text, group_passages, phrase_of, phrases_html
 from app.web_upload import check_upload, index_messages, safe_filename, save_uploads
-from index import RELEVANCE_THRESHOLD, Failure, Hit
+from index import Failure, Hit
 from index.build import BuildReport
 from ingest.models import Chunk, DocumentMetadata
 
@@ -45,23 +39,22 @@ def hit(text=PASSAGE, source="a.pdf", ordinal=0, relevance=1.0, title="Internati
 # -- the answer ------------------------------------------------------------------------------
 
 
-def test_lead_is_the_verbatim_sentence_with_most_question_words():
-    lead = lead_sentences(PASSAGE, "Vad gäller för bolagsstyrelsernas internationella arbete?")
-    assert lead in PASSAGE
-    assert lead.startswith("Den ska t.ex. ligga till grund")  # not split after "t.ex."
-    assert lead.endswith("internationella arbete.")
-
-
-def test_sentences_split_at_paragraphs_and_full_stops_but_not_abbreviations():
-    spans = sentence_spans(PASSAGE)
-    sentences = [PASSAGE[s:e] for s, e in spans]
-    assert len(sentences) == 4
-    assert sentences[-1] == "Nästa stycke handlar om något annat."
+def answered(question: str, hits: list[Hit], lead: str | None = None, carried=()) -> Answer:
+    """An Answer as the answer stage hands it to the chat, quoting `lead` from hits[0]."""
+    searched = " ".join([question, *carried])
+    if not hits:
+        return Answer(question, searched, False, None, None, (), tuple(carried))
+    lead = lead or hits[0].chunk.text
+    return Answer(
+        question, searched, True, lead, hits[0].chunk.chunk_id, tuple(hits), tuple(carried)
+    )
 
 
 def test_answer_quotes_lead_cites_sources_and_escapes_document_text():
     evil = hit("Kontoret har inget att erinra. <script>alert(1)</script> [x](javascript:y)")
-    answer = answer_markdown(read_question("Har kontoret något att erinra?"), [evil])
+    answer = answer_markdown(
+        answered("Har kontoret något att erinra?", [evil], "Kontoret har inget att erinra.")
+    )
     assert "<script>" not in answer and "](javascript" not in answer
     assert "&#60;script&#62;" in answer
     assert "> Kontoret har inget att erinra&#46;" in answer
@@ -70,9 +63,8 @@ def test_answer_quotes_lead_cites_sources_and_escapes_document_text():
     assert "kalla?dok=a.pdf&nr=0" in answer and "(fil/a.pdf#page=2)" in answer
 
 
-def test_weak_hits_are_not_shown_as_answers():
-    weak = hit(relevance=RELEVANCE_THRESHOLD / 2)
-    answer = answer_markdown(read_question("Vad gäller för katter?"), [weak])
+def test_nothing_found_says_so_and_shows_no_passages():
+    answer = answer_markdown(answered("Vad gäller för katter?", []))
     assert answer.startswith("Jag hittade inget i dokumenten om ”Vad gäller för katter?”")
     assert "Prova att" in answer and "Källor" not in answer
 
@@ -85,34 +77,11 @@ def test_md_text_leaves_no_markdown_or_html_syntax():
     assert html.unescape(escaped) == text
 
 
-# -- follow-up questions ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "question",
-    ["Och vad gäller för bolagen?", "Men nämnderna?", "Vad gäller bolagen?", "Hur följs det upp?"],
-)
-def test_follow_ups_are_recognised(question):
-    assert is_follow_up(question)
-
-
-def test_a_full_new_question_stands_alone():
-    assert not is_follow_up("Vilka inriktningar har den internationella strategin för staden?")
-
-
-def test_follow_up_is_searched_with_the_previous_questions_topic():
-    first = read_question("Vad säger den internationella strategin om EU-projekt?")
-    second = read_question("Och vad gäller för bolagen?", first.topic)
-    assert "bolagen" in second.search and "EU-projekt" in second.search
-    assert second.asked == "Och vad gäller för bolagen?"
-    assert "internationella" in second.carried
-    assert "Tolkad tillsammans med föregående fråga" in answer_markdown(second, [])
-
-
-def test_long_and_empty_questions_are_read_safely():
-    long = read_question("strategi " * 5000)
-    assert long.truncated and len(long.asked) <= 1000
-    assert read_question("   ").asked == ""
+def test_a_follow_up_says_how_it_was_read():
+    answer = answered("Och vad gäller för bolagen?", [hit()], carried=("EU-projekt",))
+    shown = answer_markdown(answer)
+    assert "Tolkad tillsammans med föregående fråga" in shown
+    assert "EU&#45;projekt" in shown
 
 
 # -- find wording -----------------------------------------------------------------------------

@@ -1,0 +1,176 @@
+"""How a question is read in a conversation: whether it leans on the one before ("Och när
+ska det redovisas?") or opens a new topic ("Och hur många covidtester gjordes?"), decided
+from what the question names itself and how close it is in meaning to the previous one;
+a follow-up brings in the previous question's rarest topic words, few enough that its own
+words still lead the search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .text import WORD, clean_question, content_words, word_set
+
+if TYPE_CHECKING:
+    from index import SearchIndex
+
+_OPENERS = word_set("och men samt även också än plus så")
+_LEANING_PHRASES = ("vad gäller", "hur är det med", "när det gäller", "vad händer med")
+# Words that point back at something named before. "det"/"den"/"de" are left out: in
+# Swedish they are as often an article or a dummy subject ("det svenska biståndet",
+# "finns det").
+_POINTERS = word_set(
+    "detta dessa denna dess deras där dit därifrån dem samma uppdraget dokumentet "
+    "strategin förslaget utredningen promemorian regeringsuppdraget beslutet"
+)
+MAX_CARRIED = 3
+"""At most this many words of the previous question are carried into a follow-up."""
+MAX_TURNS = 4
+"""Only the last few earlier questions shape how a question is read."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A question as it is searched."""
+
+    asked: str
+    """What the user typed (whitespace folded, cut at MAX_QUESTION_CHARS)."""
+    interpreted_as: str
+    """What is searched: the question, plus the carried words for a follow-up."""
+    topic: tuple[str, ...]
+    """The topic words of this reading, rarest first, for the next question to carry."""
+    carried: tuple[str, ...] = ()
+    """Words taken from the previous question; empty when the question stands alone."""
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What the question itself says about leaning on the previous one."""
+
+    opener: bool
+    """Opens with och/men/samt … or a phrase such as "vad gäller"."""
+    pointer: bool
+    """Names something only the previous question named ("dessa", "uppdraget", "där")."""
+    own_words: int
+    """How many topic words of its own it has."""
+    own_rarity: float
+    """The rarest own word's IDF relative to a word no passage uses (0–1)."""
+
+
+def cues(question: str, rarity: float) -> Cues:
+    low = " ".join(question.lower().split())
+    words = WORD.findall(low)
+    return Cues(
+        opener=bool(words) and (words[0] in _OPENERS or low.startswith(_LEANING_PHRASES)),
+        pointer=any(w in _POINTERS for w in words),
+        own_words=len(content_words(question)),
+        own_rarity=rarity,
+    )
+
+
+@dataclass(frozen=True)
+class FollowUpThresholds:
+    """Tuned on tests/data/conversations.jsonl with `make eval`."""
+
+    rare: float = 0.62
+    """An own word at least this rare (relative IDF) names a topic of its own."""
+    similar: float = 0.55
+    """Cosine to the previous reading above which a question stays on its topic."""
+    similar_with_cue: float = 0.3
+    """The same, for a question that opens like a follow-up or points back."""
+
+
+def leans_on_previous(
+    found: Cues, similarity: float, thresholds: FollowUpThresholds | None = None
+) -> bool:
+    """Whether a question with these cues, at this cosine to the previous reading, is a
+    follow-up. A question with no topic of its own always is; one that names a rare topic
+    of its own and is far in meaning is a new topic even when it opens with "Och"."""
+    t = thresholds or FollowUpThresholds()
+    if found.own_words == 0:
+        return True
+    names_own_topic = found.own_rarity >= t.rare
+    if found.pointer or found.opener:
+        return similarity >= t.similar_with_cue or not names_own_topic
+    if found.own_words <= 2 and not names_own_topic:
+        return True
+    return similarity >= t.similar and not names_own_topic
+
+
+def read_question(
+    question: str,
+    previous: Reading | None,
+    rarity: dict[str, float],
+    similarity: float,
+    thresholds: FollowUpThresholds | None = None,
+) -> Reading:
+    """`question` read after `previous` (None at the start of a conversation).
+
+    `rarity` maps each topic word (lower case) of the question and of `previous` to its
+    relative IDF (0–1), `similarity` is the question's cosine to `previous.interpreted_as`."""
+    text, truncated = clean_question(question)
+    own = content_words(text)
+    own_lower = {w.lower() for w in own}
+    ranked_own = sorted(own, key=lambda w: -rarity.get(w.lower(), 1.0))
+    if previous is None or not text:
+        return Reading(text, text, tuple(ranked_own), (), truncated)
+    # A word no passage uses cannot anchor a search of its own ("bolagen" in a corpus
+    # that only says "bolagsstyrelser"), so only known words count as naming a topic.
+    known = [rarity.get(w.lower(), 1.0) for w in own]
+    found = cues(text, max((r for r in known if r < 1.0), default=0.0))
+    if not leans_on_previous(found, similarity, thresholds):
+        return Reading(text, text, tuple(ranked_own), (), truncated)
+    carried = tuple(w for w in previous.topic if w.lower() not in own_lower)[:MAX_CARRIED]
+    topic = sorted(
+        [*own, *(w for w in previous.topic if w.lower() not in own_lower)],
+        key=lambda w: -rarity.get(w.lower(), 1.0),
+    )
+    searched = f"{text} {' '.join(carried)}" if carried else text
+    return Reading(text, searched, tuple(topic[:8]), carried, truncated)
+
+
+def rarity_of(index: SearchIndex, words: list[str]) -> dict[str, float]:
+    """Each word's (lower case) IDF in the index relative to that of a word no passage
+    uses: 1.0 for unknown words, near 0 for words most passages contain."""
+    analyzer = index.lexical.analyzer
+    stems = {w.lower(): analyzer.terms(w) for w in words}
+    idf = index.lexical.idf(sorted({t[0] for t in stems.values() if t}))
+    top = max(index.lexical.idf(["\x00never-a-term"]).values())
+    return {w: (idf[t[0]] / top if t and top > 0 else 1.0) for w, t in stems.items()}
+
+
+def read_conversation(
+    index: SearchIndex,
+    question: str,
+    previous: list[str] | tuple[str, ...] = (),
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    thresholds: FollowUpThresholds | None = None,
+) -> Reading:
+    """`question` read after the earlier questions `previous` (oldest first): each earlier
+    question is read in turn, so a chain of follow-ups keeps the topic it started from.
+    `embed` turns questions into normalised vectors (the index's embedder by default)."""
+    if embed is None:
+
+        def embed(texts: list[str]) -> np.ndarray:
+            return index.embedder.embed(texts, "query")
+
+    text, truncated = clean_question(question)
+    if not text:
+        return Reading(text, text, (), (), truncated)
+    reading: Reading | None = None
+    for asked in [*previous[-MAX_TURNS:], question]:
+        text, _ = clean_question(asked)
+        if not text:
+            continue  # an empty earlier turn says nothing about the topic
+        words = content_words(text) + list(reading.topic if reading else ())
+        similarity = 0.0
+        if reading is not None:
+            vectors = embed([text, reading.interpreted_as])
+            similarity = float(vectors[0] @ vectors[1])
+        reading = read_question(asked, reading, rarity_of(index, words), similarity, thresholds)
+    assert reading is not None  # the question itself is not empty
+    return reading
