@@ -20,8 +20,15 @@ from ingest.clean import (
     strip_invisible,
     typical_line_length,
 )
+from ingest.layout import PageLines, lay_out, read_page_lines
 from ingest.models import Block, IngestError
-from ingest.structure import build_blocks, is_strong_heading, looks_like_heading, normalise_heading
+from ingest.structure import (
+    build_blocks,
+    is_known_heading,
+    is_strong_heading,
+    looks_like_heading,
+    normalise_heading,
+)
 
 ENCRYPTED_PDF = "krypterad PDF (lösenordsskyddad) – spara en olåst kopia och lägg in den igen"
 SCANNED_PDF = "PDF:en saknar textlager (inskannad bild) – kör OCR och lägg in den igen"
@@ -112,12 +119,18 @@ def blocks_from_pages(
     numbered: bool = True,
     labels: Sequence[str | None] | None = None,
     outline: dict[str, int] | None = None,
+    footnotes: Sequence[Sequence[str]] | None = None,
+    typographic_headings: dict[str, int] | None = None,
+    title: str | None = None,
 ) -> tuple[list[Block], str | None, tuple[str, ...]]:
     """Clean the page texts of a PDF or a text file and find their structure.
 
     Returns the blocks, the title found among the opening lines (or None) and the running
     headers removed from the pages. With `numbered` false (plain text without form feeds)
-    blocks carry no page number.
+    blocks carry no page number. A PDF's layout adds `footnotes` per page (kept as
+    paragraphs after the passage their page ends in, never inside a sentence),
+    `typographic_headings` (normalised text → level; when given, only these, the outline's
+    and the known headings are headings, so a body line never becomes one) and its `title`.
     """
     cleaned = [split_glued_tokens(strip_invisible(page)) for page in pages]
     without_headers, running_headers = remove_running_headers(cleaned)
@@ -128,18 +141,61 @@ def blocks_from_pages(
         running_headers = ()
     cleaned = [rejoin_hyphenated(page) for page in cleaned]
     typical = typical_line_length("\n".join(cleaned))
+    known = dict(outline or {})
+    if typographic_headings:
+        for text, level in typographic_headings.items():
+            known.setdefault(text, level)
+
+    title_key = normalise_heading(title) if title else None
 
     def strong(line: str) -> bool:
-        return is_strong_heading(line, outline)
+        return is_strong_heading(line, known) or normalise_heading(line) == title_key
+
+    def heading_test(line: str) -> bool:
+        return normalise_heading(line) in known or is_known_heading(line)
 
     paragraphs: list[Block] = []
     for index, page in enumerate(cleaned):
         number = index + 1 if numbered else None
         label = labels[index] if labels and index < len(labels) else None
-        for text in reflow_paragraphs(page, typical, strong, looks_like_heading):
+        could_be = heading_test if typographic_headings else looks_like_heading
+        for text in reflow_paragraphs(page, typical, strong, could_be):
             paragraphs.append(Block("paragraph", text, page=number, page_label=label))
-    blocks, title = build_blocks(join_cut_sentences(paragraphs), outline)
-    return blocks, title, running_headers
+    blocks, found_title = build_blocks(
+        join_cut_sentences(paragraphs),
+        known,
+        heading_test if typographic_headings else None,
+        title,
+    )
+    if footnotes and any(footnotes):
+        blocks = _with_footnotes(blocks, footnotes, labels)
+    return blocks, title or found_title, running_headers
+
+
+def _with_footnotes(
+    blocks: list[Block], footnotes: Sequence[Sequence[str]], labels: Sequence[str | None] | None
+) -> list[Block]:
+    # A page's footnotes follow the block that page ends in (a sentence joined over the page
+    # break keeps them after it, not between its halves).
+    result = list(blocks)
+    for index in range(len(footnotes) - 1, -1, -1):
+        notes = footnotes[index]
+        if not notes:
+            continue
+        page = index + 1
+        position = len(result)
+        for i, block in enumerate(result):
+            if block.page is not None and block.page > page:
+                position = i
+                break
+        label = labels[index] if labels and index < len(labels) else None
+        new = [
+            Block("paragraph", strip_invisible(note), page=page, page_label=label)
+            for note in notes
+            if note.strip()
+        ]
+        result[position:position] = new
+    return result
 
 
 def read_plain_text(data: bytes, source: str) -> Extracted:
@@ -464,17 +520,20 @@ def _read_pdf(data: bytes, source: str) -> Extracted:
         raise IngestError(source, ENCRYPTED_PDF) from exc
 
     texts: list[str] = []
+    page_lines: list[PageLines] = []
     failed: list[int] = []
     for number, page in enumerate(pages, start=1):
         try:
-            texts.append(page.extract_text() or "")
+            text, lines = read_page_lines(page)
         except FileNotDecryptedError as exc:
             raise IngestError(source, ENCRYPTED_PDF) from exc
         except MemoryError:
             raise
         except Exception:  # one unreadable page should not cost the rest of the document
-            texts.append("")
+            text, lines = "", PageLines(())
             failed.append(number)
+        texts.append(text)
+        page_lines.append(lines)
     if not pages:
         raise IngestError(source, "trasig eller avkortad PDF: inga sidor")
     if len(failed) == len(pages):
@@ -492,10 +551,28 @@ def _read_pdf(data: bytes, source: str) -> Extracted:
         warnings.append(f"{_pages_phrase(failed)} gick inte att läsa och kommer inte med")
 
     outline = _pdf_outline(reader)
-    blocks, title, headers = blocks_from_pages(texts, True, _pdf_labels(reader), outline)
+    layout = lay_out(page_lines, outline)
+    blocks, title, headers = blocks_from_pages(
+        [_tidy_pdf_spacing(page) for page in layout.pages],
+        True,
+        _pdf_labels(reader),
+        outline,
+        footnotes=layout.footnotes,
+        typographic_headings=layout.headings,
+        title=layout.title,
+    )
     if not blocks:
         raise IngestError(source, SCANNED_PDF)
+    headers = tuple(dict.fromkeys([*layout.furniture, *headers]))
     return Extracted(tuple(blocks), title, _pdf_title(reader), headers, len(pages), tuple(warnings))
+
+
+# Justified text comes out of pypdf with runs of spaces between words.
+_SPACE_RUN = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+
+
+def _tidy_pdf_spacing(text: str) -> str:
+    return _SPACE_RUN.sub(" ", text)
 
 
 def _pages_phrase(numbers: list[int]) -> str:

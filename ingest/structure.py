@@ -4,7 +4,7 @@ where the title and the letterhead are, for the formats that carry no markup (PD
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from ingest.models import Block
@@ -163,8 +163,26 @@ def find_title(blocks: Sequence[Block]) -> tuple[int, int] | None:
     return None
 
 
+def is_known_heading(line: str) -> bool:
+    """A line that names a standard section of a tjänsteutlåtande, remiss or strategy."""
+    line = line.strip()
+    return _is_short_unpunctuated(line) and bool(_KNOWN_HEADINGS.match(line))
+
+
+def _locate_title(blocks: Sequence[Block], title_text: str) -> tuple[int, int] | None:
+    wanted = normalise_heading(title_text)
+    for b, block in enumerate(blocks[:_TITLE_SEARCH_LINES]):
+        for n, line in enumerate(block.text.split("\n")):
+            if normalise_heading(line) == wanted:
+                return b, n
+    return None
+
+
 def build_blocks(
-    paragraphs: Sequence[Block], outline: Mapping[str, int] | None = None
+    paragraphs: Sequence[Block],
+    outline: Mapping[str, int] | None = None,
+    heading_test: Callable[[str], bool] | None = None,
+    title_text: str | None = None,
 ) -> tuple[list[Block], str | None]:
     """Turn the re-flowed paragraphs of a PDF or text file into headings and paragraphs.
 
@@ -173,12 +191,15 @@ def build_blocks(
     headings nor enter any section path. After that, a single-line paragraph that looks like
     a heading becomes one. Signature lines ("Håkan Falk", "Förvaltningschef") fail that test
     and remain text of the section they close (in the seed, "Förslag till beslut"), which is
-    where a reader of the decision expects them. Returns the blocks and the title, if found.
+    where a reader of the decision expects them. `heading_test`, where given, decides alone
+    which single-line paragraphs are headings (the PDF's typography knows); `title_text` is
+    a title already known (from the typography), located among the opening blocks.
+    Returns the blocks and the title, if found.
     """
     blocks = list(paragraphs)
     title: str | None = None
     front_end = 0
-    found = find_title(blocks)
+    found = _locate_title(blocks, title_text) if title_text else find_title(blocks)
     if found is not None:
         b, n = found
         lines = blocks[b].text.split("\n")
@@ -191,7 +212,13 @@ def build_blocks(
     result = blocks[:front_end]
     for block in blocks[front_end:]:
         text = block.text
-        if "\n" not in text and (is_strong_heading(text, outline) or looks_like_heading(text)):
+        if heading_test is not None:
+            is_heading = "\n" not in text and heading_test(text)
+        else:
+            is_heading = "\n" not in text and (
+                is_strong_heading(text, outline) or looks_like_heading(text)
+            )
+        if is_heading:
             result.append(
                 replace(block, kind="heading", level=heading_level(text, outline), page_end=None)
             )
