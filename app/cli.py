@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             help="indexmapp (standard .strategisok/, eller STRATEGISOK_INDEX_DIR)",
         )
+        sub.add_argument(
+            "--database",
+            metavar="URL",
+            help="indexet i PostgreSQL med pgvector i stället för i indexmappen: "
+            "postgresql://ANVÄNDARE:LÖSENORD@VÄRD:PORT/DATABAS (eller "
+            "STRATEGISOK_DATABASE_URL)",
+        )
         return sub
 
     p = command("index", "Bygg eller uppdatera indexet från en dokumentmapp.")
@@ -224,6 +231,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env().with_overrides(
         corpus=getattr(args, "corpus", None),
         index_dir=args.index_dir,
+        database_url=args.database,
         model=getattr(args, "model", None),
         device=getattr(args, "device", None),
         batch_size=getattr(args, "batch_size", None),
@@ -238,7 +246,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.corpus.is_dir():
         raise UsageError(f"Dokumentmappen {settings.corpus} finns inte.")
     report = build_index(
-        settings.corpus, settings.index_dir, settings.index_config(), progress=not args.quiet
+        settings.corpus,
+        settings.index_location,
+        settings.index_config(),
+        progress=not args.quiet,
     )
     print(
         f"Klart på {report.seconds:.1f} s: {report.documents} dokument, {report.chunks} avsnitt "
@@ -266,7 +277,7 @@ def _printable(text: str) -> str:
 
 
 def _open_index(settings: Settings, device: str = "cpu") -> SearchIndex:
-    index = SearchIndex.open(settings.index_dir, device=device)
+    index = SearchIndex.open(settings.index_location, device=device)
     if index.warning:
         print(f"Obs: {index.warning}", file=sys.stderr)
     return index

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from index import DEFAULT_MODEL, IndexConfig
+from index.location import is_database_url
 
 
 class SettingsError(Exception):
@@ -25,6 +26,12 @@ class Settings:
         Path("corpus"), "Mappen med dokumenten som ska indexeras.", "CORPUS_DIR"
     )
     index_dir: Path = _setting(Path(".strategisok"), "Mappen där indexet sparas.", "--index-dir")
+    database_url: str | None = _setting(
+        None,
+        "PostgreSQL-databas med pgvector där indexet ligger i stället för i indexmappen: "
+        "postgresql://ANVÄNDARE:LÖSENORD@VÄRD:PORT/DATABAS.",
+        "--database",
+    )
     model: str = _setting(
         DEFAULT_MODEL,
         "Embeddingmodell: namn eller lokal mapp med en sentence-transformers-modell "
@@ -55,6 +62,11 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if self.database_url is not None and not is_database_url(self.database_url):
+            raise SettingsError(
+                f"database_url={_without_password(self.database_url)!r}: skriv adressen som "
+                "postgresql://ANVÄNDARE:LÖSENORD@VÄRD:PORT/DATABAS."
+            )
         if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
             raise SettingsError(f"device={self.device!r}: välj cpu eller cuda (t.ex. cuda:0).")
         if self.batch_size < 1:
@@ -93,6 +105,11 @@ class Settings:
         """A copy with the CLI's values (None means: not given) laid over this one."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
+    @property
+    def index_location(self) -> Path | str:
+        """Where the index lives: the database when one is set, else the index folder."""
+        return self.database_url or self.index_dir
+
     def index_config(self) -> IndexConfig:
         return IndexConfig(
             model=self.model,
@@ -103,6 +120,10 @@ class Settings:
             pdf_timeout_s=self.pdf_timeout,
             pdf_memory_mb=self.pdf_memory_mb,
         )
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1…@", url)
 
 
 def _convert(name: str, spec, raw: str):

@@ -117,7 +117,7 @@ class Library:
 
     def reload(self) -> None:
         try:
-            index = SearchIndex.open(self.settings.index_dir, device=self.settings.device)
+            index = SearchIndex.open(self.settings.index_location, device=self.settings.device)
         except IndexUnavailable as exc:
             self.problem = str(exc)
             return
@@ -397,7 +397,7 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
             settings = library.settings
             try:
                 report = build_index(
-                    corpus, settings.index_dir, settings.index_config(), progress=True
+                    corpus, settings.index_location, settings.index_config(), progress=True
                 )
             except IndexBusy:
                 lines.append(

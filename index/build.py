@@ -26,6 +26,7 @@ from .cache import EmbeddingCache, embed_key
 from .dense import DenseIndex
 from .embedder import DEFAULT_MODEL, Embedder
 from .lexical import ANALYZER_VERSION, LexicalIndex
+from .location import IndexLocation, is_database_url
 from .manifest import (
     BUILDS,
     FORMAT_VERSION,
@@ -59,7 +60,8 @@ class IndexConfig:
 
 @dataclass
 class BuildReport:
-    build_dir: Path
+    build_dir: Path | str
+    """The published build folder, or the database (its URL without the password)."""
     documents: int = 0
     chunks: int = 0
     added: list[str] = field(default_factory=list)
@@ -193,10 +195,15 @@ def _previous(index_dir: Path) -> tuple[Store | None, dict | None]:
 
 
 def build_index(
-    corpus_dir: Path, index_dir: Path, config: IndexConfig, progress: bool = True
+    corpus_dir: Path, index_dir: IndexLocation, config: IndexConfig, progress: bool = True
 ) -> BuildReport:
     """Index `corpus_dir` into `index_dir` and publish the build. Raises IndexBusy when
-    another build holds the folder, and ModelLoadError when the model cannot be loaded."""
+    another build holds the folder, and ModelLoadError when the model cannot be loaded.
+    A postgresql:// URL as `index_dir` builds into that database (index/postgres.py)."""
+    if is_database_url(index_dir):
+        from .postgres import build_database_index
+
+        return build_database_index(corpus_dir, index_dir, config, progress)
     started = time.perf_counter()
     with _build_lock(index_dir):
         embedder = Embedder(config.model, config.device, config.batch_size)

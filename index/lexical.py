@@ -243,6 +243,22 @@ class LexicalIndex:
             found += weight * (postings[at] == wanted)
         return found / total
 
+    def top(
+        self, query_terms: list[str], depth: int, allowed: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """The `depth` best (row, BM25 score) pairs for `query_terms`, best first, restricted
+        to the rows in `allowed` if given; passages without a matching term are left out."""
+        scores = self.scores(query_terms)
+        if allowed is not None:
+            mask = np.zeros_like(scores, dtype=bool)
+            mask[allowed] = True
+            scores = np.where(mask, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > depth:
+            candidates = candidates[np.argpartition(-scores[candidates], depth - 1)[:depth]]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [(int(r), float(scores[r])) for r in order]
+
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for `query_terms` (zeros where no term matches)."""
         known = [t for t in query_terms if t in self._bm25.vocab_dict]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -17,9 +18,11 @@ from .dense import DenseIndex
 from .embedder import Embedder
 from .fusion import collapse_near_duplicates, score_fusion
 from .lexical import LexicalIndex
+from .location import is_database_url
 from .manifest import IndexUnavailable, choose_build
 from .store import Filters, Store, StoredDocument
 
+T = TypeVar("T")
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")
 
@@ -68,27 +71,39 @@ def quoted_phrases(query: str) -> list[str]:
 
 @dataclass
 class SearchIndex:
-    """A loaded build. Safe to share between threads: reads only."""
+    """A loaded build. Safe to share between threads: reads only.
 
-    build_dir: Path
+    The storage seam: `store`, `dense` and `lexical` are the folder index's SQLite, FAISS
+    and bm25s parts, or the PostgreSQL backend's tables (index/postgres.py) behind the same
+    methods; `reader`, when set, runs each read in one database snapshot."""
+
+    build_dir: Path | str
     manifest: dict
     store: Store
     dense: DenseIndex
     lexical: LexicalIndex
-    embedder: Embedder
+    embedder: Embedder | None
     weights: FusionWeights = field(default_factory=FusionWeights)
     _documents: dict[str, StoredDocument] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     warning: str | None = None
     """Set when the published build was damaged and an older one is served instead."""
+    device: str = "cpu"
+    reader: Callable[[SearchIndex, Callable[[], T]], T] | None = None
+    """Runs one read (a search, a document list) as a unit; None reads directly."""
 
     @classmethod
     def open(
-        cls, index_dir: Path, device: str = "cpu", weights: FusionWeights | None = None
+        cls, index_dir: Path | str, device: str = "cpu", weights: FusionWeights | None = None
     ) -> SearchIndex:
         """Load the published build of `index_dir` (or, when it is damaged, the previous one
         that verifies, with `warning` set); raises IndexUnavailable with a sentence that says
-        what to do when there is none or none verifies."""
+        what to do when there is none or none verifies. A postgresql:// URL opens the index
+        in that database instead."""
+        if is_database_url(index_dir):
+            from .postgres import open_database_index
+
+            return open_database_index(index_dir, device, weights)
         chosen = choose_build(index_dir)
         if chosen is None:
             raise IndexUnavailable(
@@ -112,20 +127,31 @@ class SearchIndex:
             weights or FusionWeights(),
             documents,
             warning=warning,
+            device=device,
         )
 
     @property
     def corpus_dir(self) -> Path:
         return Path(self.manifest["corpus_dir"])
 
+    def _read(self, fn: Callable[[], T]) -> T:
+        return self.reader(self, fn) if self.reader else fn()
+
+    def _metadata(self, source: str) -> DocumentMetadata:
+        document = self._documents.get(source) or self.store.document(source)
+        return document.metadata
+
     def documents(self) -> list[StoredDocument]:
-        return list(self._documents.values())
+        return self._read(lambda: list(self._documents.values()))
 
     def search(
         self, query: str, k: int = 5, mode: Mode = "hybrid", filters: Filters | None = None
     ) -> list[Hit]:
         """The `k` best passages for `query` (its first MAX_QUERY_CHARS characters), best
         first. An empty query finds nothing."""
+        return self._read(lambda: self._search(query, k, mode, filters))
+
+    def _search(self, query: str, k: int, mode: Mode, filters: Filters | None) -> list[Hit]:
         # A lone surrogate (undecodable bytes on the command line, "\udcff" in JSON) would
         # make the tokenizer raise; it stands for no character, so it matches nothing.
         query = _LONE_SURROGATE.sub("\ufffd", query[:MAX_QUERY_CHARS])
@@ -156,13 +182,16 @@ class SearchIndex:
         top = [(row, score) for row, score in candidates if row in distinct][:k]
         coverage = self.lexical.coverage(self.lexical.idf(query_terms), [r for r, _ in top])
         return [
-            Hit(chunks[row], self._documents[chunks[row].source].metadata, score, mode, float(c))
+            Hit(chunks[row], self._metadata(chunks[row].source), score, mode, float(c))
             for (row, score), c in zip(top, coverage, strict=True)
         ]
 
     def find_phrase(self, phrase: str, filters: Filters | None = None) -> list[Hit]:
         """Every passage containing `phrase` (whitespace- and case-folded), in document
         order."""
+        return self._read(lambda: self._find_phrase(phrase, filters))
+
+    def _find_phrase(self, phrase: str, filters: Filters | None) -> list[Hit]:
         if not phrase.strip():
             return []
         rows = self.store.rows_containing(phrase)
@@ -170,26 +199,17 @@ class SearchIndex:
             rows = np.intersect1d(rows, self.store.allowed_rows(filters))
         chunks = self.store.chunks_by_rows(int(r) for r in rows)
         return [
-            Hit(chunks[r], self._documents[chunks[r].source].metadata, 1.0, "phrase", 1.0)
+            Hit(chunks[r], self._metadata(chunks[r].source), 1.0, "phrase", 1.0)
             for r in sorted(chunks)
         ]
 
     def neighbours(self, chunk: Chunk, before: int = 1, after: int = 1) -> list[Chunk]:
         """`chunk` with up to `before` and `after` passages around it in its document."""
-        chunks = [c for c, _ in self.store.chunks_of(chunk.source)]
+        chunks = [c for c, _ in self._read(lambda: self.store.chunks_of(chunk.source))]
         return [c for c in chunks if chunk.ordinal - before <= c.ordinal <= chunk.ordinal + after]
 
     def _lexical(self, query_terms: list[str], depth: int, allowed: np.ndarray | None):
-        scores = self.lexical.scores(query_terms)
-        if allowed is not None:
-            mask = np.zeros_like(scores, dtype=bool)
-            mask[allowed] = True
-            scores = np.where(mask, scores, 0.0)
-        candidates = np.flatnonzero(scores > 0)
-        if len(candidates) > depth:
-            candidates = candidates[np.argpartition(-scores[candidates], depth - 1)[:depth]]
-        order = candidates[np.argsort(-scores[candidates], kind="stable")]
-        return [(int(r), float(scores[r])) for r in order]
+        return self.lexical.top(query_terms, depth, allowed)
 
     def _dense(self, query: str, depth: int, allowed: np.ndarray | None):
         with self._lock:  # one model, many web threads: encode one query at a time

@@ -1,0 +1,87 @@
+"""The PostgreSQL backend's schema as numbered migrations, applied in order by the writer and
+recorded in `strategisok_schema`; a database newer than this code is refused."""
+
+from __future__ import annotations
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+CREATE TABLE strategisok_schema (
+    version integer PRIMARY KEY,
+    applied timestamptz NOT NULL DEFAULT now()
+);
+-- One row: the published index. Its version grows by one with every publish; readers
+-- reload their cached document list and lexicon when it changes.
+CREATE TABLE index_state (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    version bigint NOT NULL,
+    manifest jsonb NOT NULL,
+    chunk_count bigint NOT NULL,
+    total_length bigint NOT NULL
+);
+CREATE TABLE documents (
+    source text PRIMARY KEY,
+    content_hash text NOT NULL,
+    title text NOT NULL,
+    doc_type text NOT NULL,
+    organisation text,
+    date text,
+    year integer,
+    diarienummer text,
+    page_count integer,
+    running_headers text NOT NULL,
+    warnings text NOT NULL,
+    chunk_count integer NOT NULL
+);
+CREATE INDEX documents_by_doc_type ON documents (doc_type);
+CREATE INDEX documents_by_organisation ON documents (organisation);
+CREATE INDEX documents_by_year ON documents (year);
+CREATE SEQUENCE chunk_rows;
+-- `embedding` has no fixed dimension so that a model change needs no ALTER TABLE (which
+-- would lock readers out); each dimension gets its own partial HNSW index over a cast.
+CREATE TABLE chunks (
+    row_id integer PRIMARY KEY,
+    chunk_id text NOT NULL UNIQUE,
+    source text NOT NULL REFERENCES documents (source) ON DELETE CASCADE,
+    ordinal integer NOT NULL,
+    section_path text NOT NULL,
+    page_start integer,
+    page_end integer,
+    page_label text,
+    text text NOT NULL,
+    folded text NOT NULL,
+    embed_key text NOT NULL,
+    length integer NOT NULL,
+    dims integer NOT NULL,
+    embedding halfvec NOT NULL
+);
+CREATE INDEX chunks_by_source ON chunks (source, ordinal);
+CREATE INDEX chunks_by_embed_key ON chunks (embed_key);
+-- BM25 term statistics: document frequency per term, and one posting per (term, passage)
+-- with the term's frequency and the passage's length, so scores follow from the table.
+CREATE TABLE terms (
+    term_id integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY,
+    term text NOT NULL UNIQUE,
+    df integer NOT NULL
+);
+CREATE TABLE postings (
+    term_id integer NOT NULL,
+    row_id integer NOT NULL,
+    tf integer NOT NULL,
+    length integer NOT NULL,
+    PRIMARY KEY (term_id, row_id) INCLUDE (tf, length)
+);
+-- How often each word stem occurs in the indexed text: the lexicon of compound splitting.
+CREATE TABLE stems (
+    stem text PRIMARY KEY,
+    count bigint NOT NULL
+);
+CREATE TABLE failures (
+    source text PRIMARY KEY,
+    content_hash text,
+    reason text NOT NULL,
+    kept_previous boolean NOT NULL
+);
+""",
+}
+
+SCHEMA_VERSION = max(MIGRATIONS)

@@ -1,0 +1,972 @@
+"""The index in PostgreSQL with pgvector, for a city: passages and metadata in tables, vectors
+in a `halfvec` column with an HNSW (cosine) index, and BM25 computed from term statistics
+kept in tables by the same Swedish analysis as the folder index (index/lexical.py), so both
+backends rank alike. Publishing is one transaction under an advisory lock; every search
+reads one snapshot (REPEATABLE READ), so it sees the old index or the new one, never a mix."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from tqdm import tqdm
+
+import ingest
+from ingest.models import Chunk, DocumentMetadata, IngestError
+
+from .build import (
+    PREFIX_TOKENS,
+    BuildReport,
+    IndexBusy,
+    IndexConfig,
+    _chunking_fingerprint,
+    _Entry,
+    _ingest,
+    _library_versions,
+    dense_texts,
+    lexical_text,
+)
+from .embedder import Embedder
+from .lexical import ANALYZER_VERSION, LEXICON_MIN_COUNT, PART_MIN_CHARS, Analyzer, words
+from .manifest import IndexUnavailable
+from .pg_schema import MIGRATIONS, SCHEMA_VERSION
+from .store import Failure, Filters, StoredDocument, fold, year_of
+
+try:
+    import psycopg
+    from psycopg import IsolationLevel, sql
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg_pool import ConnectionPool, PoolTimeout
+except ImportError:  # pragma: no cover - the folder index needs none of it
+    psycopg = None
+
+T = TypeVar("T")
+
+BM25_K1 = 1.5
+BM25_B = 0.75
+"""The folder index's bm25s defaults ("lucene" method), so the two backends score alike."""
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 200
+"""Candidates the HNSW walk keeps; above the 100 that hybrid fusion asks for."""
+WRITER_LOCK = 0x5374_7261_7465
+"""pg_advisory_lock key held by the one process that may publish (b"Strate")."""
+POOL_SIZE = 8
+READ_RETRIES = 5
+"""Tries of a search whose connection broke (a restarted server, a dropped connection)."""
+CONNECT_TIMEOUT_S = 10
+
+_CURRENT: contextvars.ContextVar[Any] = contextvars.ContextVar("pg_snapshot", default=None)
+
+
+def _require_driver() -> None:
+    if psycopg is None:
+        raise IndexUnavailable(
+            "Databasstödet är inte installerat: pip install 'psycopg[binary]' psycopg-pool "
+            "(eller pip install 'strategisok[postgres]')."
+        )
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages and `docs`."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://…"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{user}{parts.get('host', '')}{port}/{parts.get('dbname', '')}"
+
+
+def explain_connection_error(exc: Exception, where: str) -> str:
+    """A plain Swedish sentence for why a connection to `where` failed, and what to do."""
+    text = str(exc).strip()
+    lowered = text.lower()
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        return (
+            f"Inloggningen till databasen {where} misslyckades: fel användarnamn eller lösenord. "
+            "Rätta adressen i --database eller STRATEGISOK_DATABASE_URL."
+        )
+    if "does not exist" in lowered and "database" in lowered:
+        return (
+            f"Databasen i {where} finns inte. Be databasadministratören skapa den "
+            "(createdb), eller rätta adressen i --database."
+        )
+    if "role" in lowered and "does not exist" in lowered:
+        return f"Användaren i {where} finns inte i databasservern. Rätta adressen i --database."
+    if any(
+        s in lowered
+        for s in ("connection refused", "could not connect", "timeout", "timed out", "resolve")
+    ):
+        return (
+            f"Det går inte att nå databasservern för {where}: {text.splitlines()[-1]}. "
+            "Kontrollera att PostgreSQL kör och att värd och port i --database stämmer."
+        )
+    return f"Databasen {where} kan inte användas: {text.splitlines()[0] if text else exc}."
+
+
+def _connect(url: str, where: str, **kwargs) -> psycopg.Connection:
+    _require_driver()
+    try:
+        return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, **kwargs)
+    except psycopg.ProgrammingError as exc:  # an unparsable URL
+        raise IndexUnavailable(
+            f"Databasadressen {where} går inte att tolka ({exc}). Skriv den som "
+            "postgresql://ANVÄNDARE:LÖSENORD@VÄRD:PORT/DATABAS."
+        ) from exc
+    except psycopg.OperationalError as exc:
+        raise IndexUnavailable(explain_connection_error(exc, where)) from exc
+
+
+def _schema_version(conn: psycopg.Connection) -> int:
+    exists = conn.execute("SELECT to_regclass('strategisok_schema') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM strategisok_schema").fetchone()[0]
+
+
+def _refuse_newer(version: int, where: str) -> None:
+    if version > SCHEMA_VERSION:
+        raise IndexUnavailable(
+            f"Databasen {where} har schemaversion {version}, men den här versionen av "
+            f"Strategisök känner bara till version {SCHEMA_VERSION}. Uppgradera Strategisök "
+            "på den här datorn (eller använd en annan databas)."
+        )
+
+
+def _has_vector(conn: psycopg.Connection) -> bool:
+    found = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+    return found is not None
+
+
+def migrate(conn: psycopg.Connection, where: str) -> int:
+    """Apply the migrations the database lacks, in order, each in its own transaction;
+    returns the schema version. Creates the `vector` extension where it is missing and the
+    role may; otherwise says what the administrator must run."""
+    if not _has_vector(conn):
+        try:
+            with conn.transaction():
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.Error as exc:
+            raise IndexUnavailable(
+                f"Tillägget vector (pgvector) saknas i databasen {where} och kan inte skapas "
+                f"av den här användaren ({str(exc).splitlines()[0]}). Be databasadministratören "
+                "installera pgvector och köra: CREATE EXTENSION vector;"
+            ) from exc
+    version = _schema_version(conn)
+    _refuse_newer(version, where)
+    for number in sorted(n for n in MIGRATIONS if n > version):
+        with conn.transaction():
+            conn.execute(MIGRATIONS[number])
+            conn.execute("INSERT INTO strategisok_schema (version) VALUES (%s)", (number,))
+        version = number
+    return version
+
+
+class Database:
+    """One PostgreSQL database: a connection pool for readers, whose every call runs in one
+    read-only REPEATABLE READ transaction and is retried when the connection broke."""
+
+    def __init__(self, url: str, pool_size: int = POOL_SIZE):
+        _require_driver()
+        self.url = url
+        self.where = display_url(url)
+        self._pool_size = pool_size
+        self._pool: ConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Connect once, directly, so a wrong URL, password or a missing extension or index
+        is reported with the server's reason (a pool would only time out)."""
+        with _connect(self.url, self.where, autocommit=True) as conn:
+            if not _has_vector(conn):
+                raise IndexUnavailable(
+                    f"Tillägget vector (pgvector) saknas i databasen {self.where}. Be "
+                    "databasadministratören installera pgvector och köra: CREATE EXTENSION "
+                    "vector; och bygg sedan indexet med strategisok index --database …"
+                )
+            version = _schema_version(conn)
+            _refuse_newer(version, self.where)
+            if version < SCHEMA_VERSION:
+                raise IndexUnavailable(
+                    f"Databasen {self.where} har inget index i den här versionens format "
+                    f"(schemaversion {version}, behöver {SCHEMA_VERSION}). Bygg eller "
+                    "uppgradera det med: strategisok index [KORPUSMAPP] --database …"
+                )
+
+    def _get_pool(self) -> ConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self.url,
+                    min_size=1,
+                    max_size=self._pool_size,
+                    kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+                    configure=_configure_reader,
+                    check=ConnectionPool.check_connection,
+                    timeout=CONNECT_TIMEOUT_S,
+                    name="strategisok",
+                    open=True,
+                )
+            return self._pool
+
+    def run(self, fn: Callable[[psycopg.Connection], T]) -> T:
+        """`fn(connection)` inside one read-only snapshot. Calls made inside `fn` that ask
+        for `current()` share it. A broken connection is replaced and `fn` run again."""
+        if (conn := _CURRENT.get()) is not None:
+            return fn(conn)
+        delay = 0.2
+        for attempt in range(READ_RETRIES):
+            try:
+                with self._get_pool().connection() as conn:
+                    token = _CURRENT.set(conn)
+                    try:
+                        return fn(conn)
+                    finally:
+                        _CURRENT.reset(token)
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                if attempt == READ_RETRIES - 1:
+                    raise IndexUnavailable(
+                        f"Databasen {self.where} svarar inte ({str(exc).splitlines()[0]}). "
+                        "Försök igen om en stund, eller kontrollera att PostgreSQL kör."
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 3.0)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+
+def _configure_reader(conn: psycopg.Connection) -> None:
+    conn.execute(f"SET hnsw.ef_search = {int(HNSW_EF_SEARCH)}")
+    # A filtered vector search walks on until it has enough rows, in exact order.
+    conn.execute("SET hnsw.iterative_scan = strict_order")
+    conn.commit()
+    conn.isolation_level = IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+
+
+# -- reading --------------------------------------------------------------------------------
+
+_CHUNK_COLUMNS = "chunk_id, source, ordinal, section_path, page_start, page_end, page_label, text"
+_DOCUMENT_COLUMNS = (
+    "source, content_hash, title, doc_type, organisation, date, diarienummer, page_count, "
+    "running_headers, warnings, chunk_count"
+)
+
+
+def _chunk(row: tuple) -> Chunk:
+    chunk_id, source, ordinal, section_path, page_start, page_end, page_label, text = row
+    return Chunk(
+        chunk_id=chunk_id,
+        source=source,
+        ordinal=ordinal,
+        section_path=tuple(json.loads(section_path)),
+        page_start=page_start,
+        page_end=page_end,
+        page_label=page_label,
+        text=text,
+    )
+
+
+def _document(row: tuple) -> StoredDocument:
+    (source, content_hash, title, doc_type, org, date, dnr, pages, headers, warnings, count) = row
+    metadata = DocumentMetadata(
+        title=title,
+        doc_type=doc_type,
+        organisation=org,
+        date=date,
+        diarienummer=dnr,
+        page_count=pages,
+        running_headers=tuple(json.loads(headers)),
+    )
+    return StoredDocument(source, content_hash, metadata, tuple(json.loads(warnings)), count)
+
+
+def _rows(values: Iterable[int]) -> list[int]:
+    return [int(v) for v in values]
+
+
+class PgStore:
+    """The folder index's Store interface over the `documents`, `chunks` and `failures`
+    tables. A chunk's `row` is its `row_id`."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def documents(self) -> list[StoredDocument]:
+        return self._db.run(
+            lambda c: [
+                _document(r)
+                for r in c.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents ORDER BY source")
+            ]
+        )
+
+    def document(self, source: str) -> StoredDocument | None:
+        def read(c):
+            row = c.execute(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE source = %s", (source,)
+            ).fetchone()
+            return _document(row) if row else None
+
+        return self._db.run(read)
+
+    def failures(self) -> list[Failure]:
+        return self._db.run(
+            lambda c: [
+                Failure(s, r, bool(k))
+                for s, r, k in c.execute(
+                    "SELECT source, reason, kept_previous FROM failures ORDER BY source"
+                )
+            ]
+        )
+
+    def chunks_of(self, source: str) -> list[tuple[Chunk, str]]:
+        return self._db.run(
+            lambda c: [
+                (_chunk(r[:-1]), r[-1])
+                for r in c.execute(
+                    f"SELECT {_CHUNK_COLUMNS}, embed_key FROM chunks WHERE source = %s "
+                    "ORDER BY ordinal",
+                    (source,),
+                )
+            ]
+        )
+
+    def chunks_by_rows(self, rows: Iterable[int]) -> dict[int, Chunk]:
+        rows = _rows(rows)
+        if not rows:
+            return {}
+        return self._db.run(
+            lambda c: {
+                r[0]: _chunk(r[1:])
+                for r in c.execute(
+                    f"SELECT row_id, {_CHUNK_COLUMNS} FROM chunks WHERE row_id = ANY(%s)", (rows,)
+                )
+            }
+        )
+
+    def rows_containing(self, phrase: str) -> np.ndarray:
+        found = self._db.run(
+            lambda c: c.execute(
+                "SELECT row_id FROM chunks WHERE strpos(folded, %s) > 0 ORDER BY row_id",
+                (fold(phrase),),
+            ).fetchall()
+        )
+        return np.fromiter((r[0] for r in found), dtype=np.int64)
+
+    def allowed_rows(self, filters: Filters) -> np.ndarray:
+        clauses, params = [], []
+        for column, values in (
+            ("d.doc_type", filters.doc_types),
+            ("d.organisation", filters.organisations),
+            ("d.source", filters.sources),
+        ):
+            if values:
+                clauses.append(f"{column} = ANY(%s)")
+                params.append(list(values))
+        if filters.year_from is not None:
+            clauses.append("d.year >= %s")
+            params.append(filters.year_from)
+        if filters.year_to is not None:
+            clauses.append("d.year <= %s")
+            params.append(filters.year_to)
+        where = " AND ".join(clauses) or "true"
+        found = self._db.run(
+            lambda c: c.execute(
+                "SELECT c.row_id FROM chunks c JOIN documents d ON d.source = c.source "
+                f"WHERE {where} ORDER BY c.row_id",
+                params,
+            ).fetchall()
+        )
+        return np.fromiter((r[0] for r in found), dtype=np.int64)
+
+
+@dataclass
+class _Statistics:
+    """What BM25 needs of the whole index, read with the snapshot's version."""
+
+    chunk_count: int = 0
+    total_length: int = 0
+
+    @property
+    def average_length(self) -> float:
+        return self.total_length / self.chunk_count if self.chunk_count else 1.0
+
+
+class PgLexical:
+    """The folder LexicalIndex's interface (analyzer, top, idf, coverage) over the `terms`
+    and `postings` tables, with bm25s's "lucene" BM25."""
+
+    def __init__(self, db: Database, analyzer: Analyzer, statistics: _Statistics):
+        self._db = db
+        self.analyzer = analyzer
+        self.statistics = statistics
+
+    def top(
+        self, query_terms: list[str], depth: int, allowed: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """The `depth` best rows by BM25 for `query_terms` (a repeated term counts as often
+        as it occurs, as in bm25s), restricted to `allowed`; ties by row."""
+        if not query_terms:
+            return []
+        counts = Counter(query_terms)
+        stats = self.statistics
+        n = stats.chunk_count
+        restrict = "AND p.row_id = ANY(%(allowed)s)" if allowed is not None else ""
+        params = {
+            "terms": list(counts),
+            "mult": list(counts.values()),
+            "n": n,
+            "a": BM25_K1 * (1 - BM25_B),
+            "c": BM25_K1 * BM25_B / stats.average_length,
+            "depth": depth,
+            "allowed": _rows(allowed) if allowed is not None else None,
+        }
+        query = f"""
+            WITH q AS (
+                SELECT t.term_id,
+                       ln(1 + (%(n)s - t.df + 0.5) / (t.df + 0.5)) * m.mult AS weight
+                FROM unnest(%(terms)s::text[], %(mult)s::int[]) AS m(term, mult)
+                JOIN terms t ON t.term = m.term
+            )
+            SELECT p.row_id, sum(q.weight * p.tf / (p.tf + %(a)s + %(c)s * p.length)) AS score
+            FROM q JOIN postings p ON p.term_id = q.term_id {restrict}
+            GROUP BY p.row_id
+            ORDER BY score DESC, p.row_id
+            LIMIT %(depth)s"""
+        found = self._db.run(lambda c: c.execute(query, params).fetchall())
+        return [(int(r), float(s)) for r, s in found if s > 0]
+
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        """As LexicalIndex.idf: a term no passage contains is the rarest of all."""
+        distinct = list(dict.fromkeys(terms))
+        df = dict(
+            self._db.run(
+                lambda c: c.execute(
+                    "SELECT term, df FROM terms WHERE term = ANY(%s)", (distinct,)
+                ).fetchall()
+            )
+        )
+        total = self.statistics.chunk_count
+        return {
+            t: float(np.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)))
+            for t in distinct
+        }
+
+    def coverage(self, weights: dict[str, float], rows: list[int]) -> np.ndarray:
+        """For each of `rows`, the share of the terms' total weight its passage contains."""
+        total = sum(weights.values())
+        found = np.zeros(len(rows))
+        if total <= 0 or not rows:
+            return found
+        pairs = self._db.run(
+            lambda c: c.execute(
+                "SELECT p.row_id, t.term FROM postings p JOIN terms t ON t.term_id = p.term_id "
+                "WHERE t.term = ANY(%s) AND p.row_id = ANY(%s)",
+                (list(weights), _rows(rows)),
+            ).fetchall()
+        )
+        position = {row: i for i, row in enumerate(rows)}
+        for row, term in pairs:
+            found[position[row]] += weights[term]
+        return found / total
+
+
+def _vector_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+class PgDense:
+    """The folder DenseIndex's `search` over the `embedding` column and its HNSW index."""
+
+    def __init__(self, db: Database, dimension: int):
+        self._db = db
+        self.dimension = dimension
+        self.kind = "hnsw"
+
+    def search(
+        self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Top `k` rows by cosine, restricted to the row ids in `allowed` if given."""
+        if k <= 0 or (allowed is not None and not len(allowed)):
+            return []
+        dims = int(self.dimension)
+        restrict = "AND row_id = ANY(%(allowed)s)" if allowed is not None else ""
+        distance = f"(embedding::halfvec({dims})) <=> %(q)s::halfvec({dims})"
+        query = (
+            f"SELECT row_id, 1 - ({distance}) FROM chunks WHERE dims = {dims} {restrict} "
+            f"ORDER BY {distance} LIMIT %(k)s"
+        )
+        params = {
+            "q": _vector_literal(query_vector),
+            "k": k,
+            "allowed": _rows(allowed) if allowed is not None else None,
+        }
+        found = self._db.run(lambda c: c.execute(query, params).fetchall())
+        return [(int(r), float(s)) for r, s in found]
+
+
+class PgSnapshots:
+    """Runs each read of a SearchIndex in one snapshot and, when the published version has
+    changed since the last read, reloads what the index caches (documents, lexicon, model
+    settings) from that same snapshot first."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.version: int | None = None
+        self._lock = threading.Lock()
+
+    def state(self, conn) -> tuple[int, dict, int, int]:
+        row = conn.execute(
+            "SELECT version, manifest, chunk_count, total_length FROM index_state"
+        ).fetchone()
+        if row is None:
+            raise IndexUnavailable(
+                f"Det finns inget index i databasen {self.db.where} än. Bygg det först: "
+                "strategisok index [KORPUSMAPP] --database …"
+            )
+        return row
+
+    def __call__(self, index, fn: Callable[[], T]) -> T:
+        def read(conn):
+            version, manifest, chunk_count, total_length = self.state(conn)
+            if version != self.version:
+                with self._lock:
+                    if version != self.version:
+                        self._reload(index, conn, version, manifest, chunk_count, total_length)
+            return fn()
+
+        return self.db.run(read)
+
+    def _reload(self, index, conn, version, manifest, chunk_count, total_length) -> None:
+        stems = conn.execute(
+            "SELECT stem FROM stems WHERE count >= %s AND length(stem) >= %s",
+            (LEXICON_MIN_COUNT, PART_MIN_CHARS),
+        ).fetchall()
+        documents = {
+            d.source: d
+            for d in (
+                _document(r) for r in conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents")
+            )
+        }
+        model = manifest["model"]
+        if index.embedder is None or index.embedder.model_id != model["id"]:
+            index.embedder = Embedder(model["id"], index.device)
+        index.dense.dimension = model["dimension"]
+        index.lexical.analyzer = Analyzer(s for (s,) in stems)
+        index.lexical.statistics = _Statistics(chunk_count, total_length)
+        index.manifest = manifest
+        index._documents = documents
+        self.version = version
+
+
+def open_database_index(url: str, device: str = "cpu", weights=None):
+    """A SearchIndex over the index published in the database at `url`. Raises
+    IndexUnavailable with a sentence that says what to do when it cannot be used."""
+    from .search import FusionWeights, SearchIndex
+
+    db = Database(url)
+    db.check()
+    snapshots = PgSnapshots(db)
+    index = SearchIndex(
+        build_dir=db.where,
+        manifest={},
+        store=PgStore(db),
+        dense=PgDense(db, 0),
+        lexical=PgLexical(db, Analyzer(), _Statistics()),
+        embedder=None,
+        weights=weights or FusionWeights(),
+        device=device,
+        reader=snapshots,
+    )
+    index.documents()  # loads the published state, or raises when there is none
+    return index
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Fresh:
+    """A document read in this run, to be written with its passages."""
+
+    source: str
+    entry: _Entry
+    vectors: np.ndarray | None = None
+    terms: list[list[str]] = field(default_factory=list)
+
+
+def _halfvec_binary(vector: np.ndarray) -> bytes:
+    """pgvector's binary halfvec: dimension and a reserved 0 (uint16 each), then float16
+    values, big-endian."""
+    values = np.asarray(vector, dtype=">f2")
+    return struct.pack(">HH", len(values), 0) + values.tobytes()
+
+
+def _stem_counts(text_words: list[str]) -> Counter:
+    """Stem counts of one passage's words, as Analyzer.from_words counts them."""
+    counts = Counter(w for w in text_words if w.isalpha())
+    stems: Counter = Counter()
+    for word, n in counts.items():
+        stems[_stem(word)] += n
+    return stems
+
+
+def _stem(word: str) -> str:
+    from .lexical import _stemmer
+
+    return _stemmer.stemWord(word)
+
+
+def build_database_index(
+    corpus_dir: Path, url: str, config: IndexConfig, progress: bool = True
+) -> BuildReport:
+    """Index `corpus_dir` into the database at `url` and publish it in one transaction.
+    Unchanged files (same content hash) are left as they are. Raises IndexBusy when another
+    writer holds the lock, IndexUnavailable when the database cannot be used, and
+    ModelLoadError when the model cannot be loaded."""
+    started = time.perf_counter()
+    where = display_url(url)
+    with _connect(url, where, autocommit=True) as conn:
+        locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()[0]
+        if not locked:
+            raise IndexBusy(
+                f"Ett annat indexeringskommando skriver redan till databasen {where}; vänta "
+                "tills det är klart och försök igen."
+            )
+        migrate(conn, where)
+        report = _write(conn, corpus_dir, where, config, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _previous_state(conn) -> dict | None:
+    row = conn.execute("SELECT version, manifest FROM index_state").fetchone()
+    return {"version": row[0], **row[1]} if row else None
+
+
+def _write(conn, corpus_dir: Path, where: str, config: IndexConfig, progress: bool):
+    embedder = Embedder(config.model, config.device, config.batch_size)
+    max_tokens = min(
+        config.chunk_tokens or embedder.max_tokens, embedder.max_tokens - PREFIX_TOKENS
+    )
+    fingerprint = _chunking_fingerprint(config, max_tokens)
+    previous = _previous_state(conn)
+    reusable = (
+        previous is not None
+        and previous["chunking"]["fingerprint"] == fingerprint
+        and previous["model"]["dimension"] == embedder.dimension
+    )
+    prev_docs = {
+        d.source: d
+        for d in (_document(r) for r in conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents"))
+    }
+    report = BuildReport(build_dir=where)  # type: ignore[arg-type]
+    fresh: list[_Fresh] = []
+    kept: set[str] = set()
+    failures: list[tuple[Failure, str]] = []
+
+    files = ingest.scan_corpus(corpus_dir)
+    pdf_limits = ingest.ParseLimits(config.pdf_timeout_s, config.pdf_memory_mb)
+    for file in tqdm(files, desc="Läser dokument", unit="fil", disable=not progress):
+        before = prev_docs.get(file.source)
+        if reusable and before and before.content_hash == file.content_hash:
+            kept.add(file.source)
+            report.unchanged += 1
+            continue
+        try:
+            entry = _ingest(
+                corpus_dir, file, embedder, max_tokens, config.overlap_tokens, pdf_limits
+            )
+        except IngestError as exc:
+            keep = reusable and before is not None and getattr(exc, "keep_previous", True)
+            failure = Failure(file.source, exc.reason, kept_previous=keep)
+            report.failures.append(failure)
+            failures.append((failure, file.content_hash))
+            if keep:
+                kept.add(file.source)
+            continue
+        (report.updated if before else report.added).append(file.source)
+        fresh.append(_Fresh(file.source, entry))
+
+    seen = {f.source for f in files}
+    report.removed = sorted(s for s in prev_docs if s not in seen)
+    dropped = [s for s in prev_docs if s not in kept]  # everything not kept as it is
+    report.documents = len(kept) + len(fresh)
+
+    _embed(conn, fresh, embedder, report, progress)
+    stems = _updated_stems(conn, fresh, dropped, reusable)
+    analyzer = Analyzer(
+        s for s, n in stems.items() if n >= LEXICON_MIN_COUNT and len(s) >= PART_MIN_CHARS
+    )
+    for doc in fresh:
+        title = doc.entry.metadata.title
+        doc.terms = [
+            analyzer.terms_of_words(words(lexical_text(title, c))) for c in doc.entry.chunks
+        ]
+
+    version = (previous or {}).get("version", 0) + 1
+    manifest = {
+        "format_version": SCHEMA_VERSION,
+        "build_id": f"v{version}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}",
+        "version": version,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "corpus_dir": str(corpus_dir.resolve()),
+        "model": {
+            "id": embedder.model_id,
+            "dimension": embedder.dimension,
+            "max_tokens": embedder.max_tokens,
+            "prompts": embedder.prompts,
+        },
+        "chunking": {
+            "ingest_version": ingest.INGEST_VERSION,
+            "max_tokens": max_tokens,
+            "overlap_tokens": config.overlap_tokens,
+            "fingerprint": fingerprint,
+        },
+        "lexical": {
+            "analyzer": ANALYZER_VERSION,
+            "method": "lucene",
+            "k1": BM25_K1,
+            "b": BM25_B,
+            "store": "postgresql",
+        },
+        "dense": {
+            "kind": "hnsw",
+            "metric": "cosine",
+            "type": "halfvec",
+            "m": HNSW_M,
+            "ef_construction": HNSW_EF_CONSTRUCTION,
+        },
+        "libraries": _library_versions(),
+    }
+    if progress:
+        print("Publicerar i databasen …", flush=True)
+    with conn.transaction():
+        _publish(conn, fresh, dropped, stems, failures, reusable, embedder.dimension)
+        chunk_count, total_length = conn.execute(
+            "SELECT count(*), coalesce(sum(length), 0) FROM chunks"
+        ).fetchone()
+        report.chunks = chunk_count
+        manifest["counts"] = {
+            "documents": report.documents,
+            "chunks": chunk_count,
+            "failures": len(failures),
+        }
+        conn.execute(
+            "INSERT INTO index_state (id, version, manifest, chunk_count, total_length) "
+            "VALUES (true, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET version = "
+            "EXCLUDED.version, manifest = EXCLUDED.manifest, chunk_count = "
+            "EXCLUDED.chunk_count, total_length = EXCLUDED.total_length",
+            (version, json.dumps(manifest, ensure_ascii=False), chunk_count, total_length),
+        )
+    if not reusable or len(fresh) + len(dropped) > max(100, len(prev_docs) // 10):
+        # Fresh statistics (and the visibility map, for index-only scans of postings) after
+        # a large change; autovacuum does the same for small ones in its own time.
+        for table in ("postings", "terms", "chunks", "documents"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+    return report
+
+
+def _embed(conn, fresh: list[_Fresh], embedder: Embedder, report: BuildReport, progress):
+    """Vectors for the fresh passages: copied from rows that already have them (same
+    model and text), the rest embedded."""
+    keys = sorted({k for doc in fresh for k in doc.entry.keys})
+    found: dict[str, np.ndarray] = {}
+    for start in range(0, len(keys), 5000):
+        part = keys[start : start + 5000]
+        rows = conn.execute(
+            "SELECT DISTINCT ON (embed_key) embed_key, embedding::real[] FROM chunks "
+            "WHERE embed_key = ANY(%s) AND dims = %s",
+            (part, embedder.dimension),
+        ).fetchall()
+        found.update((k, np.asarray(v, dtype=np.float32)) for k, v in rows)
+    missing: dict[str, str] = {}
+    for doc in fresh:
+        title = doc.entry.metadata.title
+        for chunk, key in zip(doc.entry.chunks, doc.entry.keys, strict=True):
+            if key not in found and key not in missing:
+                missing[key] = doc.entry.texts.get(key) or dense_texts(title, [chunk], embedder)[0]
+    if missing:
+        if progress:
+            print(f"Bäddar in {len(missing)} nya textavsnitt …", flush=True)
+        pending = list(missing.items())
+        bar = tqdm(total=len(pending), unit="avsnitt", disable=not progress)
+        for start in range(0, len(pending), 512):
+            part = pending[start : start + 512]
+            vectors = embedder.embed([text for _, text in part], "passage")
+            found.update(zip((key for key, _ in part), vectors, strict=True))
+            bar.update(len(part))
+        bar.close()
+        report.embedded = len(missing)
+    for doc in fresh:
+        if doc.entry.keys:
+            doc.vectors = np.stack([found[k] for k in doc.entry.keys])
+
+
+def _updated_stems(conn, fresh: list[_Fresh], dropped: list[str], reusable: bool) -> Counter:
+    """The stem counts after this build: the stored ones, less the dropped documents'
+    passages, plus the fresh ones'."""
+    stems: Counter = Counter()
+    if reusable:
+        stems.update(dict(conn.execute("SELECT stem, count FROM stems").fetchall()))
+        if dropped:
+            old = conn.execute(
+                "SELECT d.title, c.section_path, c.text FROM chunks c JOIN documents d "
+                "ON d.source = c.source WHERE c.source = ANY(%s)",
+                (dropped,),
+            )
+            for title, section_path, text in old:
+                chunk = Chunk("", "", 0, tuple(json.loads(section_path)), None, None, None, text)
+                stems.subtract(_stem_counts(words(lexical_text(title, chunk))))
+    for doc in fresh:
+        title = doc.entry.metadata.title
+        for chunk in doc.entry.chunks:
+            stems.update(_stem_counts(words(lexical_text(title, chunk))))
+    return Counter({s: n for s, n in stems.items() if n > 0})
+
+
+def _publish(conn, fresh, dropped, stems, failures, reusable, dimension) -> None:
+    """Every change of one build, inside the caller's transaction."""
+    if not reusable:
+        # DELETE, not TRUNCATE: TRUNCATE would lock readers out until the commit.
+        for table in ("postings", "chunks", "documents", "terms", "stems"):
+            conn.execute(f"DELETE FROM {table}")
+    elif dropped:
+        rows = [
+            r
+            for (r,) in conn.execute(
+                "SELECT row_id FROM chunks WHERE source = ANY(%s)", (dropped,)
+            ).fetchall()
+        ]
+        if rows:
+            conn.execute(
+                "UPDATE terms t SET df = t.df - d.n FROM (SELECT term_id, count(*) AS n FROM "
+                "postings WHERE row_id = ANY(%s) GROUP BY term_id) d WHERE t.term_id = d.term_id",
+                (rows,),
+            )
+            conn.execute("DELETE FROM postings WHERE row_id = ANY(%s)", (rows,))
+        conn.execute("DELETE FROM documents WHERE source = ANY(%s)", (dropped,))
+        conn.execute("DELETE FROM terms WHERE df <= 0")
+
+    conn.execute("DELETE FROM stems")
+    with conn.cursor().copy("COPY stems (stem, count) FROM STDIN") as copy:
+        for stem, count in stems.items():
+            copy.write_row((stem, count))
+
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO documents VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            [_document_row(doc) for doc in fresh],
+        )
+    total = sum(len(doc.entry.chunks) for doc in fresh)
+    first = conn.execute("SELECT nextval('chunk_rows')").fetchone()[0]
+    if total:
+        conn.execute("SELECT setval('chunk_rows', %s)", (first + total,))
+
+    # Document frequencies of the fresh passages' terms, added in one upsert.
+    df: Counter = Counter()
+    for doc in fresh:
+        for terms in doc.terms:
+            df.update(set(terms))
+    conn.execute("CREATE TEMPORARY TABLE new_terms (term text, n integer) ON COMMIT DROP")
+    with conn.cursor().copy("COPY new_terms (term, n) FROM STDIN") as copy:
+        for term, n in df.items():
+            copy.write_row((term, n))
+    conn.execute(
+        "INSERT INTO terms (term, df) SELECT term, n FROM new_terms "
+        "ON CONFLICT (term) DO UPDATE SET df = terms.df + EXCLUDED.df"
+    )
+    term_ids = dict(
+        conn.execute(
+            "SELECT t.term, t.term_id FROM terms t JOIN new_terms n ON n.term = t.term"
+        ).fetchall()
+    )
+
+    row = first
+    chunk_types = ["int4", "text", "text", "int4", "text", "int4", "int4", "text", "text"]
+    chunk_types += ["text", "text", "int4", "int4", "bytea"]
+    with conn.cursor().copy(
+        "COPY chunks (row_id, chunk_id, source, ordinal, section_path, page_start, page_end, "
+        "page_label, text, folded, embed_key, length, dims, embedding) FROM STDIN "
+        "(FORMAT BINARY)"
+    ) as chunks_copy:
+        chunks_copy.set_types(chunk_types)
+        postings: list[str] = []
+        for doc in fresh:
+            for i, chunk in enumerate(doc.entry.chunks):
+                terms = doc.terms[i]
+                chunks_copy.write_row(
+                    (
+                        row,
+                        chunk.chunk_id,
+                        chunk.source,
+                        chunk.ordinal,
+                        json.dumps(list(chunk.section_path), ensure_ascii=False),
+                        chunk.page_start,
+                        chunk.page_end,
+                        chunk.page_label,
+                        chunk.text,
+                        fold(chunk.text),
+                        doc.entry.keys[i],
+                        len(terms),
+                        dimension,
+                        _halfvec_binary(doc.vectors[i]),
+                    )
+                )
+                length = len(terms)
+                postings.extend(
+                    f"{term_ids[t]}\t{row}\t{tf}\t{length}\n" for t, tf in Counter(terms).items()
+                )
+                row += 1
+    with conn.cursor().copy("COPY postings (term_id, row_id, tf, length) FROM STDIN") as copy:
+        for start in range(0, len(postings), 100_000):
+            copy.write("".join(postings[start : start + 100_000]))
+
+    conn.execute("DELETE FROM failures")
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO failures VALUES (%s, %s, %s, %s)",
+            [(f.source, h, f.reason, f.kept_previous) for f, h in failures],
+        )
+    dims = int(dimension)
+    conn.execute(
+        sql.SQL(
+            "CREATE INDEX IF NOT EXISTS {name} ON chunks USING hnsw "
+            f"((embedding::halfvec({dims})) halfvec_cosine_ops) "
+            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE dims = {dims}"
+        ).format(name=sql.Identifier(f"chunks_embedding_hnsw_{dims}"))
+    )
+
+
+def _document_row(doc: _Fresh) -> tuple:
+    m = doc.entry.metadata
+    return (
+        doc.source,
+        doc.entry.content_hash,
+        m.title,
+        m.doc_type,
+        m.organisation,
+        m.date,
+        year_of(m.date),
+        m.diarienummer,
+        m.page_count,
+        json.dumps(list(m.running_headers), ensure_ascii=False),
+        json.dumps(list(doc.entry.warnings), ensure_ascii=False),
+        len(doc.entry.chunks),
+    )
