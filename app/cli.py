@@ -20,7 +20,15 @@ from index import (
 )
 from index.search import MAX_QUERY_CHARS
 
-from .evaluation import QuestionFileError, evaluate, format_table, read_questions
+from .evaluation import (
+    QuestionFileError,
+    evaluate,
+    evaluate_answers,
+    format_answer_table,
+    format_table,
+    read_questions,
+    refused_share,
+)
 from .results import answer_to_json, mark, query_to_json
 from .settings import Settings, SettingsError
 
@@ -154,6 +162,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=MODES,
         dest="modes",
         help="läge att mäta (standard: alla tre)",
+    )
+    p.add_argument(
+        "--unanswerable",
+        type=Path,
+        metavar="OBESVARBARA.jsonl",
+        help='frågor som dokumenten inte besvarar (fältet "q"): mät hur många som får '
+        '"hittade inget"',
     )
     p.add_argument("--json", action="store_true", help="resultat som JSON")
     p.add_argument("--device", help="cpu (standard) eller cuda")
@@ -392,8 +407,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     except QuestionFileError as exc:
         raise UsageError(str(exc)) from exc
     index = _open_index(settings, settings.device)
+    try:
+        unanswerable = (
+            read_questions(args.unanswerable, need_target=False) if args.unanswerable else []
+        )
+    except QuestionFileError as exc:
+        raise UsageError(str(exc)) from exc
     report = evaluate(index, questions, args.modes or list(MODES))
-    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    answers = evaluate_answers(index, questions)
+    refused = refused_share(index, unanswerable) if unanswerable else None
+    if args.json:
+        # The retrieval figures per mode as before; the answer-level ones under "answers".
+        extra = {"answers": answers, **({"refused": refused} if refused else {})}
+        print(json.dumps({**report, **extra}, indent=2))
+    else:
+        print(format_table(report) + "\n\n" + format_answer_table(answers, refused))
     return 0
 
 

@@ -132,3 +132,67 @@ def format_table(report: Report) -> str:
                 f"{m['mrr@10']:>7.3f}"
             )
     return "\n".join(lines)
+
+
+AnswerReport = dict[str, dict[str, float]]
+
+
+def evaluate_answers(index: SearchIndex, questions: list[Question]) -> AnswerReport:
+    """What the chat answers, overall and per `kind`: the share of questions answered at all
+    ("answered"), whose lead contains the line's `answer` ("lead"; a line with only `source`
+    counts when the lead's passage is from that file) and whose sources do ("top5"). A line's
+    `previous` questions are asked first, in the same conversation."""
+    from answer import answer_question
+
+    by_kind: dict[str, list[tuple[bool, bool, bool]]] = defaultdict(list)
+    for question in questions:
+        answer = answer_question(index, question.q, list(question.previous), k=5)
+        lead_source = next(
+            (h.chunk.source for h in answer.sources if h.chunk.chunk_id == answer.answer_chunk_id),
+            "",
+        )
+        outcome = (
+            answer.found,
+            answer.found and is_hit(question, lead_source, answer.lead or ""),
+            any(is_hit(question, h.chunk.source, h.chunk.text) for h in answer.sources),
+        )
+        by_kind["all"].append(outcome)
+        if question.kind != "all":
+            by_kind[question.kind].append(outcome)
+    return {
+        kind: {
+            "answered": sum(o[0] for o in outcomes) / len(outcomes),
+            "lead": sum(o[1] for o in outcomes) / len(outcomes),
+            "top5": sum(o[2] for o in outcomes) / len(outcomes),
+            "n": len(outcomes),
+        }
+        for kind, outcomes in sorted(by_kind.items())
+    }
+
+
+def refused_share(index: SearchIndex, questions: list[Question]) -> AnswerReport:
+    """Share of questions the corpus cannot answer that get "nothing found", overall and per
+    `kind`."""
+    from answer import answer_question
+
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for question in questions:
+        refused = not answer_question(index, question.q, list(question.previous)).found
+        by_kind["all"].append(refused)
+        if question.kind != "all":
+            by_kind[question.kind].append(refused)
+    return {kind: {"refused": sum(r) / len(r), "n": len(r)} for kind, r in sorted(by_kind.items())}
+
+
+def format_answer_table(report: AnswerReport, refused: AnswerReport | None = None) -> str:
+    lines = [f"{'svar':<16} {'frågor':<12} {'n':>4} {'besvarade':>9} {'citat':>7} {'topp 5':>7}"]
+    for kind, m in report.items():
+        label = "alla" if kind == "all" else kind
+        lines.append(
+            f"{'':<16} {label:<12} {m['n']:>4} {m['answered']:>9.3f} {m['lead']:>7.3f} "
+            f"{m['top5']:>7.3f}"
+        )
+    for kind, m in (refused or {}).items():
+        label = "alla" if kind == "all" else kind
+        lines.append(f"{'obesvarbara':<16} {label:<12} {m['n']:>4} avvisade {m['refused']:.3f}")
+    return "\n".join(lines)

@@ -9,18 +9,29 @@ import hashlib
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from app.evaluation import Report, evaluate, evaluate_retriever, format_table, read_questions
+from app.evaluation import (
+    Report,
+    evaluate,
+    evaluate_answers,
+    evaluate_retriever,
+    format_answer_table,
+    format_table,
+    read_questions,
+    refused_share,
+)
 from bench.baselines import BM25Baseline, DenseBaseline, read_corpus
 from bench.calibrate import calibrate, rates_at
 from bench.corpora import DEV_QUESTIONS, ROOT, dev_corpus, shared_missing_reason
 from index import MODES, RELEVANCE_THRESHOLD, IndexConfig, SearchIndex, build_index
-from index.embedder import DEFAULT_MODEL, MINILM, resolve_model
+from index.embedder import DEFAULT_MODEL, MINILM, SWEDISH_STATIC, Embedder, resolve_model
 
 CACHE = ROOT / ".cache" / "eval"
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
 UNANSWERABLE = ROOT / "tests" / "data" / "unanswerable_questions.jsonl"
+CONVERSATIONS = ROOT / "tests" / "data" / "conversations.jsonl"
 
 
 def baselines(corpus_dir: Path, questions, model_name: str) -> Report:
@@ -40,10 +51,65 @@ def baselines(corpus_dir: Path, questions, model_name: str) -> Report:
     }
 
 
+def three_way(index: SearchIndex, questions, weight_sets: list[str]) -> Report:
+    """Hybrid rows that add a third ranking, our static model's over the same passages (an
+    experiment: the index holds one dense model)."""
+    from index.build import dense_texts
+    from index.dense import DenseIndex
+    from index.fusion import score_fusion
+
+    static = Embedder(SWEDISH_STATIC)
+    chunks = index.store.chunks_by_rows(range(index.manifest["counts"]["chunks"]))
+    titles = {d.source: d.metadata.title for d in index.documents()}
+    texts = [dense_texts(titles[c.source], [c], static)[0] for _, c in sorted(chunks.items())]
+    vectors = static.embed(texts, "passage")
+    dense_static = DenseIndex.build(vectors)
+    report: Report = {}
+    for spec in weight_sets:
+        lexical, dense, third = (float(w) for w in spec.split(":"))
+
+        def retrieve(query: str, lexical=lexical, dense=dense, third=third):
+            terms = index.lexical.analyzer.query_terms(query)
+            rankings = {
+                "lexical": index._lexical(terms, index.weights.depth, None),
+                "dense": index._dense(query, index.weights.depth, None),
+                "static": dense_static.search(
+                    static.embed([query], "query")[0], index.weights.depth, None
+                ),
+            }
+            fused = score_fusion(
+                rankings,
+                {"lexical": lexical, "dense": dense, "static": third},
+                floors={"lexical": 0.0, "dense": None, "static": None},
+            )
+            chunks = index.store.chunks_by_rows(row for row, _ in fused[:10])
+            return [(chunks[row].source, chunks[row].text) for row, _ in fused[:10]]
+
+        report[f"hybrid+static {spec}"] = evaluate_retriever(retrieve, questions)
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=Path, default=DEV_QUESTIONS)
     parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument(
+        "--chunk-tokens", type=int, default=None, help="largest passage (default: the model's)"
+    )
+    parser.add_argument(
+        "--weights",
+        nargs="*",
+        default=[],
+        metavar="LEX:DENSE",
+        help="more BM25:dense fusion weights to measure, e.g. 0.5:0.5 0.7:0.3",
+    )
+    parser.add_argument(
+        "--with-static",
+        nargs="*",
+        default=[],
+        metavar="LEX:DENSE:STATIC",
+        help=f"three-way fusions with {SWEDISH_STATIC} over the same passages, e.g. 0.4:0.4:0.2",
+    )
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "eval.json")
     args = parser.parse_args()
@@ -56,9 +122,11 @@ def main() -> int:
     if not corpus_dir.is_dir():
         print(f"Skapar dev-korpusen i {corpus_dir} …", flush=True)
         dev_corpus(corpus_dir)
-    index_dir = CACHE / ("index-" + hashlib.sha1(args.model.encode()).hexdigest()[:10])
+    key = args.model if args.chunk_tokens is None else f"{args.model}:{args.chunk_tokens}"
+    index_dir = CACHE / ("index-" + hashlib.sha1(key.encode()).hexdigest()[:10])
     started = time.perf_counter()
-    report = build_index(corpus_dir, index_dir, IndexConfig(model=args.model), progress=True)
+    config = IndexConfig(model=args.model, chunk_tokens=args.chunk_tokens)
+    report = build_index(corpus_dir, index_dir, config, progress=True)
     print(
         f"Index: {report.documents} dokument, {report.chunks} avsnitt, "
         f"{report.embedded} nyinbäddade, {report.seconds:.0f} s"
@@ -68,6 +136,14 @@ def main() -> int:
     results: dict[str, Report] = {}
     questions = read_questions(args.questions)
     results["dev"] = evaluate(index, questions, list(MODES))
+    for pair in args.weights:
+        lexical, dense = (float(w) for w in pair.split(":"))
+        other = replace(index, weights=replace(index.weights, lexical=lexical, dense=dense))
+        results["dev"][f"hybrid {lexical:.2f}/{dense:.2f}"] = evaluate(
+            other, questions, ["hybrid"]
+        )["hybrid"]
+    if args.with_static:
+        results["dev"].update(three_way(index, questions, args.with_static))
     if not args.no_baselines:
         results["dev"].update(baselines(corpus_dir, questions, MINILM))
     if SEED_QUESTIONS.exists():
@@ -75,7 +151,15 @@ def main() -> int:
     answerable = [q.q for q in questions]
     if SEED_QUESTIONS.exists():
         answerable += [q.q for q in read_questions(SEED_QUESTIONS)]
-    unanswerable = [q.q for q in read_questions(UNANSWERABLE, need_target=False)]
+    unanswerable_questions = read_questions(UNANSWERABLE, need_target=False)
+    unanswerable = [q.q for q in unanswerable_questions]
+    answers = {
+        "dev": evaluate_answers(index, questions),
+        "conversations": evaluate_answers(index, read_questions(CONVERSATIONS)),
+        "refused": refused_share(index, unanswerable_questions),
+    }
+    if SEED_QUESTIONS.exists():
+        answers["seed"] = evaluate_answers(index, read_questions(SEED_QUESTIONS))
     threshold = {
         "calibrated": calibrate(index, answerable, unanswerable),
         "in_use": rates_at(index, answerable, unanswerable, RELEVANCE_THRESHOLD),
@@ -84,6 +168,11 @@ def main() -> int:
     for name, report_ in results.items():
         print(f"\n== {name}: {args.questions if name == 'dev' else SEED_QUESTIONS} ==")
         print(format_table(report_))
+    print(f"\n== svaren (citatet och 'hittade inget'); modell {args.model} ==")
+    print("dev:\n" + format_answer_table(answers["dev"], answers["refused"]))
+    print("samtal:\n" + format_answer_table(answers["conversations"]))
+    if "seed" in answers:
+        print("seed:\n" + format_answer_table(answers["seed"]))
     print('\n== relevanströskel ("hittade inget") ==')
     for name, rates in threshold.items():
         print(
@@ -93,7 +182,9 @@ def main() -> int:
         )
     print(f"\n({time.perf_counter() - started:.0f} s)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({**results, "threshold": threshold}, indent=2), "utf-8")
+    args.json.write_text(
+        json.dumps({**results, "answers": answers, "threshold": threshold}, indent=2), "utf-8"
+    )
     return 0
 
 
