@@ -6,6 +6,7 @@ reads one snapshot (REPEATABLE READ), so it sees the old index or the new one, n
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import json
 import struct
@@ -251,6 +252,29 @@ class Database:
                 self._pool = None
 
 
+_SHARED: dict[str, Database] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_database(url: str) -> Database:
+    """The process's one Database (and pool) for `url`: reopening an index, as the web app
+    does after an upload, reuses its connections instead of leaving a pool behind."""
+    with _SHARED_LOCK:
+        db = _SHARED.get(url)
+        if db is None:
+            db = _SHARED[url] = Database(url)
+            if len(_SHARED) == 1:
+                atexit.register(_close_shared)
+        return db
+
+
+def _close_shared() -> None:
+    with _SHARED_LOCK:
+        for db in _SHARED.values():
+            db.close()
+        _SHARED.clear()
+
+
 def _configure_reader(conn: psycopg.Connection) -> None:
     conn.execute(f"SET hnsw.ef_search = {int(HNSW_EF_SEARCH)}")
     # A filtered vector search walks on until it has enough rows, in exact order.
@@ -422,9 +446,9 @@ class PgLexical:
     ) -> list[tuple[int, float]]:
         """The `depth` best rows by BM25 for `query_terms` (a repeated term counts as often
         as it occurs, as in bm25s), restricted to `allowed`; ties by row."""
-        if not query_terms:
+        counts = Counter(_storable(query_terms))
+        if not counts:
             return []
-        counts = Counter(query_terms)
         stats = self.statistics
         n = stats.chunk_count
         restrict = "AND p.row_id = ANY(%(allowed)s)" if allowed is not None else ""
@@ -455,10 +479,11 @@ class PgLexical:
     def idf(self, terms: list[str]) -> dict[str, float]:
         """As LexicalIndex.idf: a term no passage contains is the rarest of all."""
         distinct = list(dict.fromkeys(terms))
+        storable = _storable(distinct)
         df = dict(
             self._db.run(
                 lambda c: c.execute(
-                    "SELECT term, df FROM terms WHERE term = ANY(%s)", (distinct,)
+                    "SELECT term, df FROM terms WHERE term = ANY(%s)", (storable,)
                 ).fetchall()
             )
         )
@@ -478,13 +503,19 @@ class PgLexical:
             lambda c: c.execute(
                 "SELECT p.row_id, t.term FROM postings p JOIN terms t ON t.term_id = p.term_id "
                 "WHERE t.term = ANY(%s) AND p.row_id = ANY(%s)",
-                (list(weights), _rows(rows)),
+                (_storable(weights), _rows(rows)),
             ).fetchall()
         )
         position = {row: i for i, row in enumerate(rows)}
         for row, term in pairs:
             found[position[row]] += weights[term]
         return found / total
+
+
+def _storable(terms: Iterable[str]) -> list[str]:
+    """The terms a text column can hold: PostgreSQL text never contains NUL, so a term with
+    one is in no passage."""
+    return [t for t in terms if "\x00" not in t]
 
 
 def _vector_literal(vector: np.ndarray) -> str:
@@ -580,7 +611,7 @@ def open_database_index(url: str, device: str = "cpu", weights=None):
     IndexUnavailable with a sentence that says what to do when it cannot be used."""
     from .search import FusionWeights, SearchIndex
 
-    db = Database(url)
+    db = shared_database(url)
     db.check()
     snapshots = PgSnapshots(db)
     index = SearchIndex(

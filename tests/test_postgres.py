@@ -1,0 +1,201 @@
+"""The PostgreSQL backend's own guarantees, against a real PostgreSQL 18 + pgvector: plain
+messages and DESIGN.md's exit codes for a wrong URL, password, database or a missing
+`vector` extension; schema versions; one writer at a time; readers that never wait for a
+writer; and searches that survive a dropped connection and a restarted server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from app.cli import main
+from index import IndexBusy, IndexConfig, IndexUnavailable, SearchIndex, build_index
+from index.pg_schema import SCHEMA_VERSION
+from index.postgres import WRITER_LOCK
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = next((ROOT / "corpus").glob("*.txt"))
+QUESTION = "Har kontoret något att erinra mot strategin?"
+
+
+def _corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    return corpus
+
+
+def _built(tmp_path: Path, url: str) -> Path:
+    corpus = _corpus(tmp_path)
+    build_index(corpus, url, IndexConfig(), progress=False)
+    return corpus
+
+
+def _with(url: str, **parts: str) -> str:
+    """`url` with its password, port or database replaced."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    info.update(parts)
+    return (
+        f"postgresql://{info['user']}:{info['password']}@{info['host']}:{info['port']}/"
+        f"{info['dbname']}"
+    )
+
+
+def test_cli_indexes_and_searches_a_database_with_the_same_json(tmp_path, pg_url, capsys):
+    corpus = _corpus(tmp_path)
+    assert main(["index", str(corpus), "--database", pg_url, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Index publicerat i postgresql://" in out and ":strategisok@" not in out
+    assert main(["search", QUESTION, "--database", pg_url, "--json", "-k", "2"]) == 0
+    from_db = capsys.readouterr().out
+    assert main(["index", str(corpus), "--index-dir", str(tmp_path / "idx"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert (
+        main(["search", QUESTION, "--index-dir", str(tmp_path / "idx"), "--json", "-k", "2"]) == 0
+    )
+    from_folder = capsys.readouterr().out
+    import json
+
+    a, b = json.loads(from_db), json.loads(from_folder)
+    for r in (*a["results"], *b["results"]):
+        r["score"] = round(r["score"], 2)
+    assert a == b
+    assert main(["docs", "--database", pg_url]) == 0
+    assert SEED.name in capsys.readouterr().out
+
+
+def test_the_database_url_comes_from_the_environment_too(tmp_path, pg_url, capsys, monkeypatch):
+    _built(tmp_path, pg_url)
+    monkeypatch.setenv("STRATEGISOK_DATABASE_URL", pg_url)
+    assert main(["search", QUESTION, "--json"]) == 0
+    assert '"results": [{' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"password": "fel-lösenord"}, "fel användarnamn eller lösenord"),
+        ({"dbname": "finns_inte"}, "finns inte"),
+        ({"port": "1"}, "Det går inte att nå databasservern"),
+    ],
+)
+def test_a_wrong_password_database_or_port_gets_a_plain_message(
+    pg_server, change, expected, capsys
+):
+    url = _with(pg_server.url, **change)
+    for argv in (["search", QUESTION], ["index", str(ROOT / "corpus"), "--quiet"], ["docs"]):
+        assert main([*argv, "--database", url]) == 1
+        err = capsys.readouterr().err
+        assert expected in err, err
+        assert "Traceback" not in err and "fel-lösenord" not in err
+
+
+def test_a_url_that_is_not_postgresql_is_a_usage_error(capsys):
+    assert main(["search", QUESTION, "--database", "mysql://anna:hemligt@host/db"]) == 2
+    err = capsys.readouterr().err
+    assert "postgresql://ANVÄNDARE:LÖSENORD@VÄRD:PORT/DATABAS" in err and "hemligt" not in err
+
+
+def test_an_empty_database_says_to_build_the_index_first(pg_url, capsys):
+    assert main(["search", QUESTION, "--database", pg_url]) == 1
+    assert "strategisok index" in capsys.readouterr().err
+
+
+def test_a_missing_vector_extension_gets_a_plain_message(tmp_path, pg_server, capsys):
+    """A role that may not create extensions, in a database without pgvector: the index
+    command says what the administrator must run."""
+    with psycopg.connect(pg_server.url, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS utan_vector WITH (FORCE)")
+        admin.execute("DROP ROLE IF EXISTS vanlig")
+        admin.execute("CREATE ROLE vanlig LOGIN PASSWORD 'vanlig'")
+        admin.execute("CREATE DATABASE utan_vector OWNER vanlig")
+    url = _with(pg_server.url, user="vanlig", password="vanlig", dbname="utan_vector")
+    try:
+        assert main(["index", str(_corpus(tmp_path)), "--database", url, "--quiet"]) == 1
+        err = capsys.readouterr().err
+        assert "CREATE EXTENSION vector" in err and "Traceback" not in err
+        assert main(["search", QUESTION, "--database", url]) == 1
+        assert "CREATE EXTENSION vector" in capsys.readouterr().err
+    finally:
+        with psycopg.connect(pg_server.url, autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS utan_vector WITH (FORCE)")
+            admin.execute("DROP ROLE IF EXISTS vanlig")
+
+
+def test_a_schema_newer_than_the_code_is_refused(tmp_path, pg_url, capsys):
+    corpus = _built(tmp_path, pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT max(version) FROM strategisok_schema").fetchone() == (
+            SCHEMA_VERSION,
+        )
+        conn.execute("INSERT INTO strategisok_schema (version) VALUES (%s)", (SCHEMA_VERSION + 1,))
+    for argv in (["search", QUESTION], ["index", str(corpus), "--quiet"]):
+        assert main([*argv, "--database", pg_url]) == 1
+        err = capsys.readouterr().err
+        assert f"schemaversion {SCHEMA_VERSION + 1}" in err and "Uppgradera Strategisök" in err
+
+
+def test_a_second_writer_is_told_to_wait(tmp_path, pg_url, capsys):
+    corpus = _built(tmp_path, pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+        with pytest.raises(IndexBusy, match="skriver redan till databasen"):
+            build_index(corpus, pg_url, IndexConfig(), progress=False)
+        assert main(["index", str(corpus), "--database", pg_url, "--quiet"]) == 1
+        assert "vänta tills det är klart" in capsys.readouterr().err
+    assert build_index(corpus, pg_url, IndexConfig(), progress=False).unchanged == 1
+
+
+def test_readers_never_wait_for_a_writer(tmp_path, pg_url):
+    """A publish in progress (every row deleted, not yet committed) neither blocks a search
+    nor shows through; after the rollback nothing has changed."""
+    _built(tmp_path, pg_url)
+    index = SearchIndex.open(pg_url)
+    before = [h.chunk.chunk_id for h in index.search(QUESTION, 3)]
+    with psycopg.connect(pg_url) as writer:
+        for table in ("postings", "chunks", "documents", "terms", "stems"):
+            writer.execute(f"DELETE FROM {table}")
+        writer.execute("UPDATE index_state SET version = version + 1")
+        started = time.monotonic()
+        during = [h.chunk.chunk_id for h in index.search(QUESTION, 3)]
+        assert time.monotonic() - started < 5
+        assert [d.source for d in index.documents()] == [SEED.name]
+        writer.rollback()
+    assert during == before
+    assert [h.chunk.chunk_id for h in index.search(QUESTION, 3)] == before
+
+
+def test_a_dropped_connection_is_retried(tmp_path, pg_url, pg_server):
+    _built(tmp_path, pg_url)
+    index = SearchIndex.open(pg_url)
+    before = index.search(QUESTION, 3)
+    dbname = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_server.url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+            (dbname,),
+        ).fetchone()[0]
+    assert killed >= 1
+    assert index.search(QUESTION, 3) == before
+
+
+def test_a_restarted_server_is_retried(tmp_path, pg_url, pg_server):
+    _built(tmp_path, pg_url)
+    index = SearchIndex.open(pg_url)
+    before = index.search(QUESTION, 3)
+    pg_server.stop()
+    restart = threading.Timer(1.5, pg_server.start)
+    restart.start()
+    try:
+        assert index.search(QUESTION, 3) == before  # waits, retrying, while it restarts
+    finally:
+        restart.join()
+    with pytest.raises(IndexUnavailable):
+        SearchIndex.open(_with(pg_url, port="1"))
