@@ -4,6 +4,7 @@ and sentences cut by page breaks. Every function takes and returns plain values.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -27,10 +28,12 @@ _SOFT_HYPHEN_BREAK = re.compile("\u00ad[ \t]*\n[ \t]*")
 # Latin ligatures (fi, fl, ...) come out of LaTeX and InDesign PDFs and hide words from search.
 _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
-     "\ufb05": "st", "\ufb06": "st"}
+     "\ufb05": "st", "\ufb06": "st",
+     # Word's Symbol and Wingdings bullets are private-use characters in the PDF's font.
+     "\uf0b7": "•", "\uf0a7": "▪"}
 )  # fmt: skip
 
-_HAS_LIGATURE = re.compile("[\ufb00-\ufb06]")
+_HAS_LIGATURE = re.compile("[\ufb00-\ufb06\uf0a7\uf0b7]")
 
 TERMINAL_PUNCTUATION = ".!?:;…"
 _LOWER = "a-zåäöéèüæøáàíóúß"
@@ -148,27 +151,72 @@ def remove_running_headers(pages: Sequence[str]) -> tuple[list[str], tuple[str, 
 
 
 _HYPHEN_BREAK = re.compile(rf"(\w)[-\u2010]\n[ \t]*([\w{_UPPER}])")
+_WORD_BEFORE = re.compile(r"\w+$")
+# Zipf frequency (log10 per billion words) from which a joined form counts as a Swedish
+# word, and from which a compound of the first half with the tail of the word after the
+# conjunction shows a suspended compound ("hälso- samt miljöeffekterna": hälsoeffekterna).
+_WORD_ZIPF = 2.0
+_COMPOUND_ZIPF = 1.0
+
+
+@functools.cache
+def swedish_zipf() -> Callable[[str], float] | None:
+    """Frequency of a word in Swedish (wordfreq's list), or None when wordfreq is missing."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # without the lexicon the conjunction rule alone decides
+        return None
+
+    @functools.lru_cache(maxsize=65536)
+    def zipf(word: str) -> float:
+        return zipf_frequency(word, "sv")
+
+    return zipf
+
+
+def _is_suspended_compound(first: str, conjunction: str, after: str) -> bool:
+    """Whether "first-" + line break + conjunction is a suspended compound ("vatten- och
+    avloppsplan") rather than one word broken at its hyphen ("ra-\\nmen", "här-\\ntill")."""
+    zipf = swedish_zipf()
+    if zipf is None or zipf((first + conjunction).casefold()) < _WORD_ZIPF:
+        return True
+    # "hälso- samt miljöeffekterna" is a suspension although "hälsosamt" is a word:
+    # the first half joins the tail of the word that follows.
+    after = after.casefold()
+    return any(
+        zipf(first.casefold() + after[i:]) >= _COMPOUND_ZIPF for i in range(1, len(after) - 2)
+    )
 
 
 def rejoin_hyphenated(text: str) -> str:
     """Rejoin words hyphenated at a line end.
 
     "stads-\\nutveckling" → "stadsutveckling"; a suspended compound keeps its hyphen
-    ("vatten-\\noch avloppsplan" → "vatten- och avloppsplan"), and so does a hyphen after an
-    uppercase letter or digit ("EU-\\nkommissionen" → "EU-kommissionen").
+    ("vatten-\\noch avloppsplan" → "vatten- och avloppsplan"), decided with a Swedish lexicon
+    where the conjunction could also end the word ("ra-\\nmen" → "ramen", "här-\\ntill
+    kommer" → "härtill kommer"); so does a hyphen after an uppercase letter, a digit or a
+    one-letter prefix ("EU-\\nkommissionen", "e-\\ntjänster").
     """
 
     def join(match: re.Match[str]) -> str:
         before, first = match.group(1), match.group(2)
-        following = re.match(r"\w+", text[match.start(2) :])
-        word = following.group(0) if following else ""
-        if word.casefold() in _SUSPENSION_WORDS:
+        following = re.match(r"(\w+)\W*(\w*)", text[match.start(2) :])
+        word = following.group(1) if following else ""
+        first_half = _WORD_BEFORE.search(text, 0, match.start(1) + 1)
+        half = first_half.group(0) if first_half else before
+        if word.casefold() in _SUSPENSION_WORDS and _is_suspended_compound(
+            half, word, following.group(2) if following else ""
+        ):
             return f"{before}- {first}"
-        if before.isupper() or before.isdigit() or not first.islower():
+        if before.isupper() or before.isdigit() or not first.islower() or len(half) == 1:
             return f"{before}-{first}"
         return before + first
 
-    return _HYPHEN_BREAK.sub(join, text)
+    return _DASH_BREAK.sub(r"\1\2\3", _HYPHEN_BREAK.sub(join, text))
+
+
+# "2021–\n2027": a range of years or pages broken after its dash.
+_DASH_BREAK = re.compile(r"(\d)([–—])\n[ \t]*(\d)")
 
 
 _LIST_ITEM = re.compile(r"^(?:[•·▪‣◦*–-]\s|\d{1,2}[.)]\s|[a-z][.)]\s)")
@@ -178,6 +226,7 @@ _WRAP_FACTOR = 0.6
 _LAST_LINE_FACTOR = 0.85
 # Pages of nothing but short lines (lists, letterheads) have no meaningful line width.
 _MIN_TYPICAL_LENGTH = 50
+_MIN_COLUMN_LENGTH = 20
 # Lines much longer than a printed line mean the text was never hard-wrapped (one line per
 # paragraph, as in the seed): then a full line is a whole paragraph, never a wrapped one.
 _UNWRAPPED_LENGTH = 150
@@ -196,6 +245,7 @@ def reflow_paragraphs(
     typical_length: int | None = None,
     is_heading_line: Callable[[str], bool] = lambda line: False,
     could_be_heading: Callable[[str], bool] = lambda line: False,
+    narrow_columns: bool = False,
 ) -> list[str]:
     """Re-flow one page of extracted lines into paragraphs.
 
@@ -204,10 +254,11 @@ def reflow_paragraphs(
     paragraph; a short line without it (an address, a signature) stays a line of its own
     within the paragraph. A line for which `is_heading_line` is true always stands alone; so
     does a line for which `could_be_heading` is true when it opens a paragraph and a
-    full-width line of body text follows it.
+    full-width line of body text follows it. With `narrow_columns` the typical length is a
+    measured column width and is trusted however short.
     """
     typical = typical_length if typical_length is not None else typical_line_length(text)
-    typical = max(typical, _MIN_TYPICAL_LENGTH)
+    typical = max(typical, _MIN_COLUMN_LENGTH if narrow_columns else _MIN_TYPICAL_LENGTH)
     unwrapped = typical > _UNWRAPPED_LENGTH
     paragraphs: list[str] = []
     current = ""

@@ -56,7 +56,7 @@ class Extracted:
 
 # Characters that cp1252 text from a Swedish office file plausibly contains beyond ASCII.
 _MIN_COHERENCE = 0.05
-_CP1252_EXPECTED = set("åäöÅÄÖéÉèüÜáàæøÆØ–—‘’“”…•€§°½¼¾±×´«»\u00a0")
+_CP1252_EXPECTED = set("åäöÅÄÖéÉèüÜáàæøÆØ–—‘’“”…•€§°½¼¾±×´«»\u00a0\u00ad")
 
 
 def decode_text(data: bytes) -> str:
@@ -122,6 +122,7 @@ def blocks_from_pages(
     footnotes: Sequence[Sequence[str]] | None = None,
     typographic_headings: dict[str, int] | None = None,
     title: str | None = None,
+    line_lengths: Sequence[int | None] | None = None,
 ) -> tuple[list[Block], str | None, tuple[str, ...]]:
     """Clean the page texts of a PDF or a text file and find their structure.
 
@@ -159,7 +160,10 @@ def blocks_from_pages(
         number = index + 1 if numbered else None
         label = labels[index] if labels and index < len(labels) else None
         could_be = heading_test if typographic_headings else looks_like_heading
-        for text in reflow_paragraphs(page, typical, strong, could_be):
+        column = line_lengths[index] if line_lengths and index < len(line_lengths) else None
+        for text in reflow_paragraphs(
+            page, column or typical, strong, could_be, column is not None
+        ):
             paragraphs.append(Block("paragraph", text, page=number, page_label=label))
     blocks, found_title = build_blocks(
         join_cut_sentences(paragraphs),
@@ -418,8 +422,10 @@ _DOCX_TITLE = re.compile(r"^(?:title|rubrik|titel)$", re.IGNORECASE)
 
 def read_docx(data: bytes, source: str) -> Extracted:
     """A Word document: headings from paragraph styles ("Heading 2"/"Rubrik 2" → level 2,
-    "Title"/"Rubrik" → title), table rows as paragraphs. Without any heading styles the
-    layout heuristics for plain text find the structure instead."""
+    "Title"/"Rubrik" → title), table rows as paragraphs with every cell, footnotes as
+    paragraphs after the paragraph that refers to them, and the page header and footer as
+    running headers (where metadata finds the office and "Dnr …"). Without any heading
+    styles the layout heuristics for plain text find the structure instead."""
     try:
         from docx import Document as open_docx
         from docx.table import Table
@@ -427,6 +433,8 @@ def read_docx(data: bytes, source: str) -> Extracted:
         document = open_docx(io.BytesIO(data))
         items = list(document.iter_inner_content())
         hint = (document.core_properties.title or "").strip() or None
+        notes = _docx_footnotes(document)
+        furniture = _docx_headers_and_footers(document)
     except Exception as exc:
         raise IngestError(
             source,
@@ -438,18 +446,12 @@ def read_docx(data: bytes, source: str) -> Extracted:
     styled = False
     for item in items:
         if isinstance(item, Table):
-            for row in item.rows:
-                cells: list[str] = []
-                for cell in row.cells:
-                    text = " ".join(strip_invisible(cell.text).split())
-                    # Merged cells repeat in python-docx; show them once.
-                    if text and text not in cells:
-                        cells.append(text)
-                if cells:
-                    blocks.append(Block("paragraph", " | ".join(cells)))
+            blocks.extend(_docx_table_rows(item))
             continue
         text = strip_invisible(item.text).strip()
+        references = [notes[n] for n in _footnote_ids(item) if n in notes]
         if not text:
+            blocks.extend(Block("paragraph", note) for note in references)
             continue
         style = _style_name(item)
         heading = _DOCX_HEADING.match(style)
@@ -462,12 +464,87 @@ def read_docx(data: bytes, source: str) -> Extracted:
             blocks.append(Block("paragraph", text))
         else:
             blocks.append(Block("paragraph", text))
+        blocks.extend(Block("paragraph", note) for note in references)
     if not blocks:
         raise IngestError(source, EMPTY_FILE)
     if not styled:
         heuristic, found = build_blocks(blocks)
-        return Extracted(tuple(heuristic), found, hint)
-    return Extracted(tuple(blocks), title, hint)
+        return Extracted(tuple(heuristic), found, hint, furniture)
+    return Extracted(tuple(blocks), title, hint, furniture)
+
+
+def _docx_table_rows(table) -> list[Block]:
+    rows: list[Block] = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            # A cell merged over several grid columns comes back once per column: show it
+            # once. Equal values in different cells are different cells and all stay.
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            text = " ".join(strip_invisible(cell.text).split())
+            if text:
+                cells.append(text)
+        if cells:
+            rows.append(Block("paragraph", " | ".join(cells)))
+    return rows
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _footnote_ids(paragraph) -> list[str]:
+    try:
+        return list(paragraph._p.xpath(".//w:footnoteReference/@w:id"))
+    except Exception:  # a paragraph without the usual XML only loses its footnotes
+        return []
+
+
+def _docx_footnotes(document) -> dict[str, str]:
+    """Footnote id → "number text" for the document's real footnotes (Word numbers them in
+    order of reference; separators and continuation notices are left out)."""
+    from lxml import etree
+
+    part = next(
+        (
+            rel.target_part
+            for rel in document.part.rels.values()
+            if rel.reltype.endswith("/footnotes") and not rel.is_external
+        ),
+        None,
+    )
+    if part is None:
+        return {}
+    root = etree.fromstring(part.blob)
+    order: list[str] = []
+    for paragraph in document.element.body.iter(f"{_W}footnoteReference"):
+        order.append(paragraph.get(f"{_W}id"))
+    numbers = {note_id: str(n) for n, note_id in enumerate(dict.fromkeys(order), start=1)}
+    notes: dict[str, str] = {}
+    for note in root.iter(f"{_W}footnote"):
+        note_id = note.get(f"{_W}id")
+        if note.get(f"{_W}type") in ("separator", "continuationSeparator", "continuationNotice"):
+            continue
+        text = " ".join(strip_invisible("".join(t.text or "" for t in note.iter(f"{_W}t"))).split())
+        if text and note_id in numbers:
+            notes[note_id] = f"{numbers[note_id]} {text}"
+    return notes
+
+
+def _docx_headers_and_footers(document) -> tuple[str, ...]:
+    lines: dict[str, None] = {}
+    for section in document.sections:
+        for part in (section.header, section.first_page_header, section.footer):
+            if part.is_linked_to_previous and part is not section.header:
+                continue
+            for paragraph in part.paragraphs:
+                for line in strip_invisible(paragraph.text).replace("\t", "  ").split("\n"):
+                    line = " ".join(line.split())
+                    if line:
+                        lines.setdefault(line, None)
+    return tuple(lines)
 
 
 def _style_name(paragraph) -> str:
@@ -560,6 +637,7 @@ def _read_pdf(data: bytes, source: str) -> Extracted:
         footnotes=layout.footnotes,
         typographic_headings=layout.headings,
         title=layout.title,
+        line_lengths=layout.line_lengths,
     )
     if not blocks:
         raise IngestError(source, SCANNED_PDF)
@@ -571,8 +649,12 @@ def _read_pdf(data: bytes, source: str) -> Extracted:
 _SPACE_RUN = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 
 
+# "2021– 2027": pypdf puts a space after a dash that ends a run.
+_DASH_SPACE = re.compile(r"(?<=\d)([–—]) (?=\d)")
+
+
 def _tidy_pdf_spacing(text: str) -> str:
-    return _SPACE_RUN.sub(" ", text)
+    return _DASH_SPACE.sub(r"\1", _SPACE_RUN.sub(" ", text))
 
 
 def _pages_phrase(numbers: list[int]) -> str:

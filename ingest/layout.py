@@ -26,6 +26,8 @@ _MAX_HEADING_CHARS = 220
 _MAX_HEADING_LINES = 3
 _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _REFERENCE = re.compile(r"^\d{1,3}$")
+# "1Jfr artikel 36": a footnote's number glued to its first word.
+_FOOTNOTE_NUMBER = re.compile(r"^(\d{1,3})(?=[A-ZÅÄÖ])")
 _PAGE_NUMBER = re.compile(
     r"^(?:(?:sida|sid|s\.|page)\s*\d+\s*(?:\(\s*\d+\s*\)|(?:av|/|of)\s*\d+)?"
     r"|\d+\s*(?:\(\s*\d+\s*\)|(?:av|/)\s*\d+)|[-–—]?\s*\d{1,3}\s*[-–—]?)$",
@@ -45,6 +47,7 @@ class Line:
     size: float
     bold: bool = False
     lead_reference: str | None = None
+    x: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Layout:
     headings: dict[str, int] = field(default_factory=dict)
     title: str | None = None
     furniture: tuple[str, ...] = ()
+    line_lengths: tuple[int | None, ...] = ()
+    """Per page, the length of a full line where the page is set in columns (else None)."""
 
 
 def _matrix_multiply(m: Sequence[float], n: Sequence[float]) -> tuple[float, ...]:
@@ -83,7 +88,7 @@ def read_page_lines(page) -> tuple[str, PageLines]:
 
     Superscript footnote references glued to a word ("samrådsredogörelsen1") are left out of
     the lines' text, so the word reads as written; raises what pypdf raises."""
-    runs: list[tuple[str, float, float, bool]] = []
+    runs: list[tuple[str, float, float, bool, float]] = []
 
     def visit(text, cm, tm, font, size) -> None:
         if not text:
@@ -91,7 +96,8 @@ def read_page_lines(page) -> tuple[str, PageLines]:
         matrix = _matrix_multiply(tm, cm)
         scale = (matrix[2] ** 2 + matrix[3] ** 2) ** 0.5 or 1.0
         name = str(font.get("/BaseFont", "")) if font else ""
-        runs.append((text, matrix[5], float(size or 0) * scale, bool(_BOLD_FONT.search(name))))
+        bold = bool(_BOLD_FONT.search(name))
+        runs.append((text, matrix[5], float(size or 0) * scale, bold, matrix[4]))
 
     text = page.extract_text(visitor_text=visit) or ""
     box = page.mediabox
@@ -99,9 +105,9 @@ def read_page_lines(page) -> tuple[str, PageLines]:
     return text, PageLines(tuple(_lines_from_runs(runs)), bottom, height)
 
 
-def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool]]) -> list[Line]:
+def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool, float]]) -> list[Line]:
     lines: list[Line] = []
-    pieces: list[tuple[str, float, float, bool]] = []
+    pieces: list[tuple[str, float, float, bool, float]] = []
 
     def finish() -> None:
         text = "".join(piece[0] for piece in pieces)
@@ -112,7 +118,7 @@ def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool]]) -> list[Lin
             return
         sizes: Counter[float] = Counter()
         bold = 0
-        for piece, _, size, is_bold in pieces:
+        for piece, _, size, is_bold, _ in pieces:
             weight = len(piece.strip())
             sizes[round(size, 1)] += weight
             bold += weight if is_bold else 0
@@ -123,7 +129,7 @@ def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool]]) -> list[Lin
         # opening the line are a footnote's own number.
         kept: list[str] = []
         lead = None
-        for index, (piece, _, size, _) in enumerate(pieces):
+        for index, (piece, _, size, _, _) in enumerate(pieces):
             stripped = piece.strip()
             small = dominant and size < _SUPERSCRIPT_SIZE * dominant
             if small and _REFERENCE.match(stripped):
@@ -135,7 +141,7 @@ def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool]]) -> list[Lin
                     continue
             kept.append(piece)
         body = "".join(kept)
-        lines.append(Line(body.rstrip("\n"), first[1], dominant, bold * 2 > total, lead))
+        lines.append(Line(body.rstrip("\n"), first[1], dominant, bold * 2 > total, lead, first[4]))
         pieces.clear()
 
     for run in runs:
@@ -253,7 +259,7 @@ def lay_out(pages: Sequence[PageLines], outline: dict[str, int] | None = None) -
             small = line.text.strip() and body_size and line.size < _FOOTNOTE_SIZE * body_size
             below = lowest_body is not None and line.y < lowest_body and _has_positions(page)
             if small and below:
-                text = " ".join(line.text.split())
+                text = _FOOTNOTE_NUMBER.sub(r"\1 ", " ".join(line.text.split()), count=1)
                 if line.lead_reference is not None or not notes:
                     number_text = line.lead_reference
                     notes.append(f"{number_text} {text}" if number_text else text)
@@ -303,5 +309,31 @@ def lay_out(pages: Sequence[PageLines], outline: dict[str, int] | None = None) -
         level = (outline or {}).get(key) or sizes.index((round(size, 1), bold)) + 1
         headings.setdefault(key, level)
     return Layout(
-        tuple(page_texts), tuple(page_footnotes), headings, title, tuple(furniture.values())
+        tuple(page_texts),
+        tuple(page_footnotes),
+        headings,
+        title,
+        tuple(furniture.values()),
+        tuple(_column_line_length(page, body_size) for page in pages),
     )
+
+
+_COLUMN_MIN_LINES = 5
+_COLUMN_GAP = 100.0
+
+
+def _column_line_length(page: PageLines, body_size: float) -> int | None:
+    """For a page set in two or more columns (body lines starting at two left edges far
+    apart, each with several lines), the length of a full column line; else None."""
+    starts: Counter[int] = Counter()
+    lengths: dict[int, list[int]] = {}
+    for line in page.lines:
+        if line.text.strip() and abs(line.size - body_size) < 0.5:
+            edge = round(line.x / 5) * 5
+            starts[edge] += 1
+            lengths.setdefault(edge, []).append(len(line.text.strip()))
+    edges = sorted(edge for edge, count in starts.items() if count >= _COLUMN_MIN_LINES)
+    if len(edges) < 2 or edges[-1] - edges[0] < _COLUMN_GAP:
+        return None
+    column = sorted(n for edge in edges for n in lengths[edge])
+    return column[min(len(column) - 1, int(len(column) * 0.8))]

@@ -30,12 +30,22 @@ _DIARIENUMMER = re.compile(
 )
 
 _ORGANISATION_WORD = (
-    r"[A-ZÅÄÖ][\wåäöÅÄÖ-]*?(?:nämnden|styrelsen|förvaltningen|kontoret|fullmäktige|"
-    r"departementet|nämnd|styrelse|förvaltning|kansliet)"
+    # "Miljö- och energidepartementet", "Kultur- och fritidsnämnden": a suspended compound.
+    r"(?:[A-ZÅÄÖ][\wåäö]*-(?: och | samt |, )[a-zåäö][\wåäö-]*?|[A-ZÅÄÖ][\wåäöÅÄÖ-]*?)"
+    r"(?:nämnden|styrelsen|förvaltningen|kontoret|fullmäktige|"
+    r"departementet|nämnd|styrelse|förvaltning|kansliet|länsstyrelsen)"
 )
 _ORGANISATION = re.compile(rf"\b({_ORGANISATION_WORD})\b")
 _RECIPIENT = re.compile(rf"(?:^|\n)Till:?\s*\n?\s*({_ORGANISATION_WORD})\b")
-_DEPARTEMENT = re.compile(r"\b([A-ZÅÄÖ][\wåäö-]*departementet)\b")
+_DEPARTEMENT = re.compile(
+    r"\b((?:[A-ZÅÄÖ][\wåäö]*-(?: och | samt |, )[a-zåäö][\wåäö-]*?|[A-ZÅÄÖ][\wåäö-]*?)"
+    r"departementet)\b"
+)
+_BODY_SUFFIX = re.compile(
+    r"(?:nämnden|styrelsen|förvaltningen|kontoret|nämnd|styrelse|förvaltning)$", re.IGNORECASE
+)
+# Regeringskansliet is the umbrella of every department; the department is the sender.
+_UMBRELLA = frozenset({"regeringskansliet"})
 
 _REMISSVAR_TITLE = re.compile(
     r"\bremissvar|\bsvar på remiss|\btjänsteutlåtande\b|^yttrande\b|"
@@ -61,20 +71,46 @@ _FOLDER_TYPES = (
 _FRONT_TEXT_CHARS = 2000
 
 
-def find_date(text: str) -> str | None:
-    """The first valid date in `text` as ISO YYYY-MM-DD ("2016-09-22", "17 oktober 2016")."""
-    candidates: list[tuple[int, str]] = []
+# "senast den 31 mars 2023", "före 2021-05-31", "svar ... till och med": a deadline in the
+# text, not the date the document was written.
+_DEADLINE_CUE = re.compile(
+    r"(?:senast|före|innan|till och med|t\.o\.m\.|fr\.o\.m\.|från och med|"
+    r"träda i kraft|träder i kraft|trätt i kraft|under|inför)\s+(?:den\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _dates(text: str) -> list[tuple[int, str, bool]]:
+    """Every valid date in `text`: (offset, ISO date, whether a deadline cue precedes it)."""
+    found: list[tuple[int, str, bool]] = []
     for match in _ISO_DATE.finditer(text):
         iso = _valid_date(int(match[1]), int(match[2]), int(match[3]))
         if iso:
-            candidates.append((match.start(), iso))
-            break
+            found.append((match.start(), iso, _is_deadline(text, match.start())))
     for match in _SWEDISH_DATE.finditer(text):
         iso = _valid_date(int(match[3]), _MONTHS[match[2].lower()], int(match[1]))
         if iso:
-            candidates.append((match.start(), iso))
-            break
-    return min(candidates)[1] if candidates else None
+            found.append((match.start(), iso, _is_deadline(text, match.start())))
+    return sorted(found)
+
+
+def _is_deadline(text: str, offset: int) -> bool:
+    return bool(_DEADLINE_CUE.search(text[max(0, offset - 40) : offset]))
+
+
+def find_date(text: str) -> str | None:
+    """The first valid date in `text` as ISO YYYY-MM-DD ("2016-09-22", "17 oktober 2016"),
+    passing over deadlines ("senast den 31 mars 2023") unless there is no other date."""
+    found = _dates(text)
+    own = [iso for _, iso, deadline in found if not deadline]
+    if own:
+        return own[0]
+    return found[0][1] if found else None
+
+
+def _own_date(text: str) -> str | None:
+    """The first date in `text` that is not a deadline, else None."""
+    return next((iso for _, iso, deadline in _dates(text) if not deadline), None)
 
 
 def _valid_date(year: int, month: int, day: int) -> str | None:
@@ -84,6 +120,13 @@ def _valid_date(year: int, month: int, day: int) -> str | None:
         return None
 
 
+# Regeringskansliet's numbers stand without a label: a department's letters, the year and a
+# running number ("M2022/01873", "Fi2021/00123/S2").
+_REGERINGSKANSLIET_DNR = re.compile(
+    r"(?<![\w/-])([A-ZÅÄÖ][A-Za-zåäö]{0,2}\d{4}/\d{3,6}(?:/[A-ZÅÄÖ0-9]{1,4})*)(?![\w/-])"
+)
+
+
 def find_diarienummer(text: str) -> str | None:
     """The diarienummer after "Dnr"/"Diarienummer" ("Dnr 171-482/2016" → "171-482/2016",
     "Dnr: KS 2016/123" → "KS 2016/123"), else None."""
@@ -91,19 +134,42 @@ def find_diarienummer(text: str) -> str | None:
     return " ".join(match.group(1).split()) if match else None
 
 
-def find_organisation(front_text: str, body_text: str) -> str | None:
-    """The organisation behind a document.
+def find_unlabelled_diarienummer(text: str) -> str | None:
+    """A Regeringskansliet number standing alone in a letterhead ("M2022/01873"), else None."""
+    match = _REGERINGSKANSLIET_DNR.search(text)
+    return match.group(1) if match else None
 
-    A tjänsteutlåtande is addressed to the nämnd that answers ("Till Exploateringsnämnden"),
-    so the recipient wins; then the first organisation named in the letterhead or running
-    headers; then, for government texts, the first departement named anywhere.
+
+def find_organisation(front_text: str, body_text: str) -> str | None:
+    """The organisation behind a document: the sender named in the letterhead and running
+    headers (a department rather than Regeringskansliet), not the recipient.
+
+    A tjänsteutlåtande is written by a kontor or förvaltning to its own nämnd, which is the
+    one that answers ("Exploateringskontoret … Till Exploateringsnämnden"): then that
+    recipient is the organisation, as it is when the letterhead names no one else. For
+    government texts without a letterhead, the first departement named anywhere.
     """
-    for pattern, text in ((_RECIPIENT, front_text), (_ORGANISATION, front_text)):
-        match = pattern.search(text)
-        if match:
-            return match.group(1)
+    recipient_match = _RECIPIENT.search(front_text)
+    recipient = recipient_match.group(1) if recipient_match else None
+    senders = [
+        match.group(1)
+        for match in _ORGANISATION.finditer(front_text)
+        if recipient is None or match.group(1) != recipient
+    ]
+    specific = [name for name in senders if name.casefold() not in _UMBRELLA] or senders
+    sender = specific[0] if specific else None
+    if recipient is not None and (sender is None or _same_body(sender, recipient)):
+        return recipient
+    if sender is not None:
+        return sender
     match = _DEPARTEMENT.search(body_text)
     return match.group(1) if match else None
+
+
+def _same_body(sender: str, recipient: str) -> bool:
+    """Stadsbyggnadskontoret and Stadsbyggnadsnämnden: a kontor and its own nämnd."""
+    stem = _BODY_SUFFIX.sub("", sender).casefold()
+    return bool(stem) and stem == _BODY_SUFFIX.sub("", recipient).casefold()
 
 
 def classify_doc_type(title: str, source: str, front_text: str) -> str:
@@ -158,17 +224,23 @@ def extract_metadata(
         chosen = PurePosixPath(source).stem
     chosen = " ".join(chosen.split())
 
-    date = find_date(front_text) or find_date(body_text)
+    # The letterhead's date; else the month in a regeringen.se path; else a date in the
+    # text that is not a deadline; a deadline only when nothing else dates the document.
+    month = _PATH_MONTH.search(source)
+    date = _own_date(front_text)
+    if date is None and month:
+        date = f"{month[1]}-{month[2]}"
     if date is None:
-        month = _PATH_MONTH.search(source)
-        date = f"{month[1]}-{month[2]}" if month else None
+        date = find_date(front_text) or find_date(body_text)
 
     return DocumentMetadata(
         title=chosen,
         doc_type=classify_doc_type(chosen, source, body_text[:_FRONT_TEXT_CHARS]),
         organisation=find_organisation(front_text, body_text),
         date=date,
-        diarienummer=find_diarienummer(front_text) or find_diarienummer(body_text),
+        diarienummer=find_diarienummer(front_text)
+        or find_diarienummer(body_text)
+        or find_unlabelled_diarienummer(front_text),
         page_count=page_count,
         running_headers=tuple(running_headers),
     )
