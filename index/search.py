@@ -15,7 +15,7 @@ import numpy as np
 from ingest.models import Chunk, DocumentMetadata
 
 from .dense import DenseIndex
-from .embedder import Embedder
+from .embedder import E5_SMALL, SWEDISH_STATIC, Embedder
 from .fusion import collapse_near_duplicates, score_fusion
 from .lexical import LexicalIndex
 from .location import is_database_url
@@ -32,13 +32,27 @@ class FusionWeights:
     """How hybrid mode combines the two rankings: a convex combination of their normalised
     scores (BM25 divided by the best score, cosine min-max over the candidates)."""
 
-    # Tuned on ../shared/eval with `make eval` (README, "Retrieval quality"): the dense
-    # ranking breaks near-ties of BM25 and lifts paraphrases, but never outvotes a clear
-    # lexical match.
+    # Tuned for the static model on ../shared/eval with `make eval` (README, "Retrieval
+    # quality"): its dense ranking breaks near-ties of BM25 and lifts paraphrases, but never
+    # outvotes a clear lexical match. Other models without tuned weights get these too.
     lexical: float = 0.85
     dense: float = 0.15
     depth: int = 100
     """How many candidates each retriever hands to fusion."""
+
+    @classmethod
+    def for_model(cls, model_id: str | None) -> FusionWeights:
+        """The weights tuned for `model_id` on the dev set, else the defaults."""
+        lexical, dense = TUNED_WEIGHTS.get(model_id, (cls.lexical, cls.dense))
+        return cls(lexical=lexical, dense=dense)
+
+
+# BM25 and dense weights per model, from `make eval` over the dev set (README, "Retrieval
+# quality"): a transformer that reads the passage earns an equal say.
+TUNED_WEIGHTS: dict[str, tuple[float, float]] = {
+    SWEDISH_STATIC: (0.85, 0.15),
+    E5_SMALL: (0.5, 0.5),
+}
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,9 @@ class SearchIndex:
     dense: DenseIndex
     lexical: LexicalIndex
     embedder: Embedder | None
-    weights: FusionWeights = field(default_factory=FusionWeights)
+    weights: FusionWeights | None = None
+    """Hybrid fusion weights; None means the ones tuned for the manifest's model (read when
+    searching: a database index learns its manifest on loading)."""
     _documents: dict[str, StoredDocument] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     warning: str | None = None
@@ -124,11 +140,16 @@ class SearchIndex:
             dense,
             lexical,
             embedder,
-            weights or FusionWeights(),
+            weights,
             documents,
             warning=warning,
             device=device,
         )
+
+    @property
+    def fusion_weights(self) -> FusionWeights:
+        """`weights`, or those tuned for the index's model."""
+        return self.weights or FusionWeights.for_model(self.manifest.get("model", {}).get("id"))
 
     @property
     def corpus_dir(self) -> Path:
@@ -163,7 +184,8 @@ class SearchIndex:
             allowed = containing if allowed is None else np.intersect1d(allowed, containing)
         if allowed is not None and not len(allowed):
             return []
-        depth = max(self.weights.depth, k)
+        fusion = self.fusion_weights
+        depth = max(fusion.depth, k)
         query_terms = self.lexical.analyzer.query_terms(query)  # for BM25 and relevance
         rankings: dict[str, list[tuple[int, float]]] = {}
         if mode in ("lexical", "hybrid"):
@@ -171,7 +193,7 @@ class SearchIndex:
         if mode in ("dense", "hybrid"):
             rankings["dense"] = self._dense(query, depth, allowed)
         if mode == "hybrid":
-            weights = {"lexical": self.weights.lexical, "dense": self.weights.dense}
+            weights = {"lexical": fusion.lexical, "dense": fusion.dense}
             ranked = score_fusion(rankings, weights, floors={"lexical": 0.0, "dense": None})
         else:
             ranked = rankings[mode]

@@ -15,6 +15,7 @@ from index import Filters, IndexConfig, SearchIndex, build_index
 from index.build import dense_texts
 from index.embedder import E5_SMALL, MINILM, SWEDISH_STATIC, Embedder
 from index.manifest import current_build
+from index.search import TUNED_WEIGHTS
 
 DOCUMENTS = {
     "riktlinjer/resor.md": """# Riktlinjer för resor i tjänsten
@@ -73,6 +74,9 @@ def test_the_manifest_records_the_model_and_its_window(built):
     assert manifest["model"]["id"] == model
     assert manifest["model"]["dimension"] == embedder.dimension
     assert manifest["chunking"]["max_tokens"] < manifest["model"]["max_tokens"]
+    # Hybrid search fuses with the weights tuned for this model (the defaults for MiniLM).
+    weights = SearchIndex.open(index_dir).fusion_weights
+    assert (weights.lexical, weights.dense) == TUNED_WEIGHTS.get(model, (0.85, 0.15))
 
 
 def test_every_passage_fits_the_models_window(built):
