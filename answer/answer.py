@@ -11,7 +11,7 @@ from index import Filters, Hit, Mode, SearchIndex
 
 from .followup import Reading, read_conversation
 from .found import Evidence, is_found
-from .lead import LEAD_PASSAGES, Candidate, asks_for, candidates, choose_lead
+from .lead import LEAD_PASSAGES, asks_for, candidates, choose_lead, holds
 from .vectors import embed_cached
 
 
@@ -35,19 +35,31 @@ class Answer:
     truncated: bool = False
     asks_for: str = "any"
     """What kind of fact the question asks for (see lead.asks_for)."""
+    evidence: Evidence | None = None
+    """What the found/not found decision was made from (None when nothing was searched)."""
 
 
-def _overlap(index: SearchIndex, query: str, texts: list[str]) -> np.ndarray:
-    """Share of the question's rare-word (IDF) weight that each text contains."""
-    analyzer = index.lexical.analyzer
-    weights = index.lexical.idf(analyzer.query_terms(query))
-    total = sum(weights.values())
-    if total <= 0:
-        return np.zeros(len(texts))
-    return (
-        np.array([sum(weights[t] for t in set(analyzer.terms(x)) & weights.keys()) for x in texts])
-        / total
-    )
+@dataclass(frozen=True)
+class _Terms:
+    """The question's BM25 terms with their IDF weights, and which are unknown to the index."""
+
+    weights: dict[str, float]
+    unknown: frozenset[str]
+
+    @classmethod
+    def of(cls, index: SearchIndex, query: str) -> _Terms:
+        weights = index.lexical.idf(index.lexical.analyzer.query_terms(query))
+        never = max(index.lexical.idf(["\x00never-a-term"]).values())
+        return cls(weights, frozenset(t for t, w in weights.items() if w >= never - 1e-9))
+
+    def share(self, terms: set[str]) -> float:
+        """Share of the question's IDF weight among `terms`."""
+        total = sum(self.weights.values())
+        return sum(self.weights[t] for t in terms & self.weights.keys()) / total if total else 0.0
+
+    def rarest_known(self, count: int = 2) -> list[str]:
+        known = [t for t in self.weights if t not in self.unknown]
+        return sorted(known, key=lambda t: -self.weights[t])[:count]
 
 
 def answer_question(
@@ -67,25 +79,37 @@ def answer_question(
     if not reading.asked:
         return _not_found(reading, kind)
     hits = index.search(reading.interpreted_as, k=max(k, LEAD_PASSAGES), mode=mode, filters=filters)
-    if not hits:
-        return _not_found(reading, kind)
     top = hits[:LEAD_PASSAGES]
     found = candidates([h.chunk.text for h in top])
     if not found:
         return _not_found(reading, kind)
+    analyzer = index.lexical.analyzer
+    terms = _Terms.of(index, reading.interpreted_as)
+    sentence_terms = [set(analyzer.terms(c.text)) for c in found]
+    passage_terms = [set(analyzer.terms(h.chunk.text)) for h in top]
+    # The lead is chosen for the words of the question itself: the words a follow-up
+    # carries in found the passages, and would otherwise drown what it asks.
+    own_terms = _Terms.of(index, reading.asked)
+    overlap = np.array([own_terms.share(t) for t in sentence_terms])
     titled = [f"{top[c.passage].document.title}: {c.text}" for c in found]
     query_vector = embed_cached(index.embedder, [reading.interpreted_as], "query")[0]
     similarity = embed_cached(index.embedder, titled, "passage") @ query_vector
-    overlap = _overlap(index, reading.interpreted_as, [c.text for c in found])
-    best: Candidate = found[choose_lead(reading.asked, kind, found, similarity, overlap)]
+    best = choose_lead(reading.asked, kind, found, similarity, overlap)
+    rarest = terms.rarest_known()
     evidence = Evidence(
         relevance=max(h.relevance for h in top),
         similarity=float(similarity.max()),
         lead_overlap=float(overlap.max()),
+        rare_covered=max((len(set(rarest) & t) / len(rarest) for t in passage_terms), default=0.0)
+        if rarest
+        else 0.0,
+        unknown=terms.share(set(terms.unknown)),
+        kind_held=1.0 if kind == "any" else max(holds(kind, c.text, reading.asked) for c in found),
     )
     if not is_found(evidence):
-        return _not_found(reading, kind)
-    lead_hit = top[best.passage]
+        return _not_found(reading, kind, evidence)
+    lead = found[best]
+    lead_hit = top[lead.passage]
     sources = [h for h in hits[:k] if h is lead_hit or h.relevance >= evidence.relevance / 2]
     if lead_hit not in sources:
         sources = [lead_hit, *sources[: k - 1]]
@@ -93,16 +117,17 @@ def answer_question(
         reading.asked,
         reading.interpreted_as,
         True,
-        best.text,
+        lead.text,
         lead_hit.chunk.chunk_id,
         tuple(sources),
         reading.carried,
         reading.truncated,
         kind,
+        evidence,
     )
 
 
-def _not_found(reading: Reading, kind: str) -> Answer:
+def _not_found(reading: Reading, kind: str, evidence: Evidence | None = None) -> Answer:
     return Answer(
         reading.asked,
         reading.interpreted_as,
@@ -113,4 +138,5 @@ def _not_found(reading: Reading, kind: str) -> Answer:
         reading.carried,
         reading.truncated,
         kind,
+        evidence,
     )

@@ -26,6 +26,7 @@ _POINTERS = word_set(
     "detta dessa denna dess deras där dit därifrån dem samma uppdraget dokumentet "
     "strategin förslaget utredningen promemorian regeringsuppdraget beslutet"
 )
+LONG_WORD = 10
 MAX_CARRIED = 3
 """At most this many words of the previous question are carried into a follow-up."""
 MAX_TURNS = 4
@@ -54,21 +55,36 @@ class Cues:
     opener: bool
     """Opens with och/men/samt … or a phrase such as "vad gäller"."""
     pointer: bool
-    """Names something only the previous question named ("dessa", "uppdraget", "där")."""
+    """Points back at something named before ("dessa", "uppdraget", "där")."""
     own_words: int
     """How many topic words of its own it has."""
-    own_rarity: float
-    """The rarest own word's IDF relative to a word no passage uses (0–1)."""
+    specific: int
+    """How many of them name something specific: a word the corpus uses but rarely, or a
+    name (a capitalised word inside the sentence) the corpus knows."""
 
 
-def cues(question: str, rarity: float) -> Cues:
+def cues(question: str, rarity: dict[str, float], rare: float = 0.6) -> Cues:
+    """The cues of `question`; `rarity` as for read_question. A word no passage uses counts
+    as specific only when it is long (see LONG_WORD)."""
     low = " ".join(question.lower().split())
     words = WORD.findall(low)
+    own = content_words(question)
+    first = WORD.search(question)
+    specific = 0
+    for word in own:
+        value = rarity.get(word.lower(), 1.0)
+        is_name = word[:1].isupper() and not (first and first.group() == word)
+        # A long word the corpus never uses is a compound that names something of the
+        # user's own ("punktskattevaror"); a short one is more likely a word the corpus
+        # says differently.
+        unknown_compound = value >= 1.0 and len(word) >= LONG_WORD
+        if unknown_compound or (value < 1.0 and (value >= rare or is_name)):
+            specific += 1
     return Cues(
         opener=bool(words) and (words[0] in _OPENERS or low.startswith(_LEANING_PHRASES)),
         pointer=any(w in _POINTERS for w in words),
-        own_words=len(content_words(question)),
-        own_rarity=rarity,
+        own_words=len(own),
+        specific=specific,
     )
 
 
@@ -76,29 +92,26 @@ def cues(question: str, rarity: float) -> Cues:
 class FollowUpThresholds:
     """Tuned on tests/data/conversations.jsonl with `make eval`."""
 
-    rare: float = 0.62
-    """An own word at least this rare (relative IDF) names a topic of its own."""
-    similar: float = 0.55
-    """Cosine to the previous reading above which a question stays on its topic."""
-    similar_with_cue: float = 0.3
-    """The same, for a question that opens like a follow-up or points back."""
+    rare: float = 0.6
+    """A word at least this rare (IDF relative to an unknown word's) is specific."""
+    own_topic: int = 2
+    """A question with this many specific words names a topic of its own."""
+    similar: float = 0.8
+    """Cosine to the previous reading at which even a question with a topic of its own
+    stays on the previous topic."""
 
 
 def leans_on_previous(
     found: Cues, similarity: float, thresholds: FollowUpThresholds | None = None
 ) -> bool:
     """Whether a question with these cues, at this cosine to the previous reading, is a
-    follow-up. A question with no topic of its own always is; one that names a rare topic
-    of its own and is far in meaning is a new topic even when it opens with "Och"."""
+    follow-up. A question that names no specific topic of its own leans on the previous
+    one ("När trädde lagen i kraft?"); one that does is a new topic even when it opens with
+    "Och" or says "uppdraget", unless it is very close in meaning to the previous one."""
     t = thresholds or FollowUpThresholds()
-    if found.own_words == 0:
+    if found.own_words == 0 or found.specific < t.own_topic:
         return True
-    names_own_topic = found.own_rarity >= t.rare
-    if found.pointer or found.opener:
-        return similarity >= t.similar_with_cue or not names_own_topic
-    if found.own_words <= 2 and not names_own_topic:
-        return True
-    return similarity >= t.similar and not names_own_topic
+    return similarity >= t.similar
 
 
 def read_question(
@@ -118,11 +131,8 @@ def read_question(
     ranked_own = sorted(own, key=lambda w: -rarity.get(w.lower(), 1.0))
     if previous is None or not text:
         return Reading(text, text, tuple(ranked_own), (), truncated)
-    # A word no passage uses cannot anchor a search of its own ("bolagen" in a corpus
-    # that only says "bolagsstyrelser"), so only known words count as naming a topic.
-    known = [rarity.get(w.lower(), 1.0) for w in own]
-    found = cues(text, max((r for r in known if r < 1.0), default=0.0))
-    if not leans_on_previous(found, similarity, thresholds):
+    t = thresholds or FollowUpThresholds()
+    if not leans_on_previous(cues(text, rarity, t.rare), similarity, t):
         return Reading(text, text, tuple(ranked_own), (), truncated)
     carried = tuple(w for w in previous.topic if w.lower() not in own_lower)[:MAX_CARRIED]
     topic = sorted(
@@ -137,10 +147,19 @@ def rarity_of(index: SearchIndex, words: list[str]) -> dict[str, float]:
     """Each word's (lower case) IDF in the index relative to that of a word no passage
     uses: 1.0 for unknown words, near 0 for words most passages contain."""
     analyzer = index.lexical.analyzer
-    stems = {w.lower(): analyzer.terms(w) for w in words}
-    idf = index.lexical.idf(sorted({t[0] for t in stems.values() if t}))
-    top = max(index.lexical.idf(["\x00never-a-term"]).values())
-    return {w: (idf[t[0]] / top if t and top > 0 else 1.0) for w, t in stems.items()}
+    terms = {w.lower(): analyzer.terms(w) for w in words}
+    idf = index.lexical.idf(sorted({t for found in terms.values() for t in found}))
+    never = max(index.lexical.idf(["\x00never-a-term"]).values())
+    rarity = {}
+    for word, found in terms.items():
+        # The word itself where the corpus uses it, else its rarest known compound part
+        # ("punktskattevaror" → "punktskatt", "varor").
+        known = [idf[t] for t in found if idf[t] < never - 1e-9]
+        if found and idf[found[0]] < never - 1e-9:
+            rarity[word] = idf[found[0]] / never
+        else:
+            rarity[word] = max(known) / never if known else 1.0
+    return rarity
 
 
 def read_conversation(

@@ -16,6 +16,13 @@ class Evidence:
     """Best cosine of a candidate lead sentence to the question."""
     lead_overlap: float
     """Best share of the question's rare-word weight in one candidate sentence (0–1)."""
+    rare_covered: float = 1.0
+    """Share of the question's two rarest known words that one top passage contains."""
+    unknown: float = 0.0
+    """Share of the question's rare-word weight in words no passage uses (English, local
+    names)."""
+    kind_held: float = 1.0
+    """How clearly a candidate sentence holds what the question asks for (lead.holds)."""
 
 
 @dataclass(frozen=True)

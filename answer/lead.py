@@ -55,7 +55,10 @@ _ASKS_FOR: tuple[tuple[str, re.Pattern], ...] = tuple(
 
 # What a sentence holds, per kind: patterns with the weight of a match (the best one counts).
 _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
-    kind: tuple((re.compile(p, re.IGNORECASE), w) for p, w in patterns)
+    # Names are told by their capital letter, so organisation patterns keep case.
+    kind: tuple(
+        (re.compile(p, 0 if kind == "organisation" else re.IGNORECASE), w) for p, w in patterns
+    )
     for kind, patterns in {
         "date": (
             (rf"\b\d{{1,2}} (?:{_MONTH}) \d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b", 1.0),

@@ -1,0 +1,254 @@
+"""The answer stage from hand-made passages: what a question asks for, which sentence is the
+lead, when a question leans on the previous one, when nothing is found — and the answer
+function through a real index, `strategisok ask` and the `/svara` endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from answer import Answer, answer_question, asks_for, sentence_spans
+from answer.followup import Cues, Reading, cues, leans_on_previous, read_question
+from answer.found import Evidence, is_found
+from answer.lead import candidates, choose_lead, holds
+from index import IndexConfig, SearchIndex, build_index
+
+ROOT = Path(__file__).resolve().parents[1]
+
+UPPDRAG = (
+    "Regeringen ger Trafikverket i uppdrag att redogöra för hur myndigheten arbetar med "
+    "upphandling. Uppdraget ska redovisas i en särskild rapport till Regeringskansliet. "
+    "Trafikverket ska vid uppdragets genomförande samråda med Upphandlingsmyndigheten. "
+    "Redovisningen ska ske senast den 15 september 2017. För uppdraget får Trafikverket "
+    "använda högst 1 500 000 kronor. Syftet är att förebygga missbruk av regelverket."
+)
+
+
+# -- what a question asks for --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("När ska uppdraget redovisas?", "date"),
+        ("Till vilket datum fick Jordbruksverket mer tid?", "date"),
+        (
+            "Vilken myndighet ska Trafikverket samråda med när de redogör för inköpen?",
+            "organisation",
+        ),
+        ("Hur mycket pengar får Riksgälden använda under 2025?", "amount"),
+        ("Hur många avvisningar ska genomföras?", "number"),
+        ("Hur ofta ska Folkhälsomyndigheten rapportera?", "frequency"),
+        ("Hur länge gäller lagen?", "duration"),
+        ("Varför har Finland fällts av Europadomstolen?", "reason"),
+        ("Får nämnden delta i EU-projekt?", "ruling"),
+        ("Vilken lag styr beskattningen av artister?", "law"),
+        ("Vad ska Konkurrensverket undersöka när det gäller byggmaterial?", "ruling"),
+        ("Berätta om strategin", "any"),
+    ],
+)
+def test_what_the_question_asks_for(question, kind):
+    assert asks_for(question) == kind
+
+
+def test_a_fact_the_question_already_names_is_not_its_answer():
+    question = "Vilken myndighet ska Trafikverket samråda med?"
+    assert holds("organisation", "Uppdraget ges till Trafikverket.", question) == 0.0
+    assert holds("organisation", "De ska samråda med Upphandlingsmyndigheten.", question) == 1.0
+    assert holds("date", "Uppdraget gäller 2014–2020.", "Vad gäller för 2014–2020?") == 0.0
+    assert holds("date", "Det redovisas senast den 1 juni 2026.", "När?") == 1.0
+    assert holds("amount", "Högst 1 500 000 kronor får användas.", "Hur mycket?") == 1.0
+
+
+# -- the lead --------------------------------------------------------------------------------
+
+
+def test_candidates_are_verbatim_and_a_list_opening_takes_its_list():
+    text = "Planen har tre delar:\n\n• val, medier och desinformation.\n\nNästa stycke."
+    found = candidates([UPPDRAG, text])
+    assert all(c.text == [UPPDRAG, text][c.passage][c.start : c.end] for c in found)
+    opening = next(c for c in found if c.text.startswith("Planen"))
+    assert "val, medier" in opening.text  # at most two sentences: the opening and its list
+    assert len(sentence_spans(UPPDRAG)) == 6
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("När ska uppdraget redovisas?", "senast den 15 september 2017"),
+        ("Vilken myndighet ska Trafikverket samråda med?", "samråda med Upphandlingsmyndigheten"),
+        ("Hur mycket pengar får Trafikverket använda för uppdraget?", "1 500 000 kronor"),
+    ],
+)
+def test_the_lead_holds_what_is_asked_not_the_sentence_repeating_the_question(question, answer):
+    found = candidates([UPPDRAG])
+    # No help from meaning (all candidates equally close) and the question's own words
+    # favouring the sentence that repeats them: the kind of fact asked for still decides.
+    repeats = np.array([0.9 if "Uppdraget ska redovisas" in c.text else 0.3 for c in found])
+    best = found[choose_lead(question, asks_for(question), found, np.zeros(len(found)), repeats)]
+    assert answer in best.text
+    assert best.text in UPPDRAG
+
+
+def test_no_candidates_no_lead():
+    assert choose_lead("När?", "date", [], np.zeros(0), np.zeros(0)) is None
+
+
+# -- follow-ups ------------------------------------------------------------------------------
+
+
+def test_a_question_without_a_topic_of_its_own_leans_on_the_previous_one():
+    rarity = {"redovisas": 0.25}
+    found = cues("Och när ska det redovisas?", rarity)
+    assert found.opener and found.specific == 0
+    assert leans_on_previous(found, similarity=0.0)
+
+
+def test_a_new_topic_after_och_stands_alone():
+    rarity = {"covidtester": 0.9, "folkhälsomyndigheten": 0.55, "regionerna": 0.36}
+    found = cues("Och hur många covidtester har Folkhälsomyndigheten räknat?", rarity)
+    assert found.opener and found.specific == 2
+    assert not leans_on_previous(found, similarity=0.1)
+    assert leans_on_previous(found, similarity=0.95)  # the same topic in other words
+    assert leans_on_previous(Cues(False, False, 0, 0), similarity=0.0)
+
+
+def test_a_follow_up_carries_the_rarest_previous_words_and_says_so():
+    previous = Reading(
+        "Vad ska Trafikverket redogöra för om sina upphandlingar?",
+        "Vad ska Trafikverket redogöra för om sina upphandlingar?",
+        ("upphandlingar", "Trafikverket", "redogöra", "sina"),
+    )
+    rarity = {"redovisas": 0.25, "upphandlingar": 0.8, "trafikverket": 0.7, "redogöra": 0.5}
+    reading = read_question("När ska det redovisas?", previous, rarity, similarity=0.1)
+    assert reading.carried == ("upphandlingar", "Trafikverket", "redogöra")
+    assert reading.interpreted_as == "När ska det redovisas? upphandlingar Trafikverket redogöra"
+    assert reading.asked == "När ska det redovisas?"
+    alone = read_question("Vad säger strategin?", None, {}, similarity=0.0)
+    assert alone.interpreted_as == "Vad säger strategin?" and not alone.carried
+
+
+def test_long_and_empty_questions_are_read_safely():
+    long = read_question("strategi " * 5000, None, {}, 0.0)
+    assert long.truncated and len(long.asked) <= 1000
+    assert read_question("   ", None, {}, 0.0).asked == ""
+
+
+# -- nothing found ---------------------------------------------------------------------------
+
+
+def test_found_needs_lexical_or_semantic_evidence():
+    weak = Evidence(relevance=0.1, similarity=0.1, lead_overlap=0.1, unknown=0.9)
+    assert not is_found(weak)
+    assert is_found(Evidence(relevance=0.9, similarity=0.5, lead_overlap=0.8))
+
+
+# -- through a real index --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> tuple[Path, SearchIndex]:
+    base = tmp_path_factory.mktemp("answer")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    (corpus / "uppdrag-trafikverket.md").write_text(
+        "# Uppdrag att redogöra för Trafikverkets upphandling\n\n" + UPPDRAG + "\n",
+        encoding="utf-8",
+    )
+    (corpus / "riktlinje-resor.md").write_text(
+        "# Riktlinjer för tjänsteresor\n\nResor under 50 mil görs med tåg. Flyg får användas "
+        "när resan annars tar mer än sex timmar. Resor bokas senast två veckor i förväg.\n",
+        encoding="utf-8",
+    )
+    index_dir = base / "idx"
+    build_index(corpus, index_dir, IndexConfig(), progress=False)
+    return index_dir, SearchIndex.open(index_dir)
+
+
+@pytest.mark.slow
+def test_answer_quotes_the_sentence_that_answers_with_its_passage(index):
+    _, searched = index
+    answer = answer_question(searched, "När ska Trafikverket redovisa uppdraget om upphandling?")
+    assert answer.found and "15 september 2017" in answer.lead
+    source = next(h for h in answer.sources if h.chunk.chunk_id == answer.answer_chunk_id)
+    assert answer.lead in source.chunk.text
+
+
+@pytest.mark.slow
+def test_a_follow_up_is_answered_in_the_previous_questions_context(index):
+    _, searched = index
+    first = "Vad ska Trafikverket redogöra för om sina upphandlingar?"
+    answer = answer_question(searched, "Vilken myndighet ska de samråda med?", [first])
+    assert answer.carried and answer.interpreted_as.startswith("Vilken myndighet")
+    assert answer.found and "Upphandlingsmyndigheten" in answer.lead
+
+
+@pytest.mark.slow
+def test_an_unrelated_question_finds_nothing(index):
+    _, searched = index
+    answer = answer_question(searched, "Hur många hundrastgårdar finns det i Farsta?")
+    assert answer == Answer(
+        answer.question, answer.interpreted_as, False, None, None, (), (), False, "number",
+        answer.evidence,
+    )  # fmt: skip
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATEGISOK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_ask_json_and_batch_follow_the_contract(index, tmp_path):
+    index_dir, searched = index
+    first = "Vad ska Trafikverket redogöra för om sina upphandlingar?"
+    follow = "Vilken myndighet ska de samråda med?"
+    done = _cli("ask", follow, "--previous", first, "--index-dir", str(index_dir), "--json")
+    assert done.returncode == 0, done.stderr
+    single = json.loads(done.stdout)
+    assert set(single) == {
+        "query", "interpreted_as", "found", "answer", "answer_chunk_id", "results",
+    }  # fmt: skip
+    assert single["query"] == follow and single["found"] is True
+    passage = next(r for r in single["results"] if r["chunk_id"] == single["answer_chunk_id"])
+    assert single["answer"] in passage["text"]
+    expected = answer_question(searched, follow, [first])
+    assert single["answer"] == expected.lead
+    assert single["interpreted_as"] == expected.interpreted_as
+
+    batch = tmp_path / "samtal.jsonl"
+    lines = [
+        {"q": follow, "previous": [first]},
+        {"q": "Hur många hundrastgårdar finns det i Farsta?"},
+    ]
+    batch.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    done = _cli("ask", "--batch", str(batch), "--index-dir", str(index_dir), "--json")
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert answers[0] == single
+    assert answers[1]["found"] is False and answers[1]["answer"] is None
+    assert answers[1]["results"] == []
+
+
+@pytest.mark.slow
+def test_ask_refuses_bad_input_with_a_message(index, tmp_path):
+    index_dir, _ = index
+    bad = tmp_path / "fel.jsonl"
+    bad.write_text('{"q": "Fråga?", "previous": "inte en lista"}\n', encoding="utf-8")
+    done = _cli("ask", "--batch", str(bad), "--index-dir", str(index_dir), "--json")
+    assert done.returncode == 2 and "rad 1" in done.stderr and "previous" in done.stderr
+    done = _cli("ask", "--index-dir", str(index_dir))
+    assert done.returncode == 2 and "--batch" in done.stderr
