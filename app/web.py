@@ -46,7 +46,7 @@ from .web_answer import (
 from .web_files import add_routes
 from .web_guard import SESSION_SECONDS, ApiArguments, Guard
 from .web_phrases import COPY_JS, phrase_of, phrases_html
-from .web_upload import DEFAULT_MAX_UPLOAD_MB, UPLOAD_TYPES, index_messages, save_uploads
+from .web_upload import DEFAULT_MAX_UPLOAD_MB, index_messages, save_uploads
 
 TITLE = "Strategisök"
 SEARCH_CONCURRENCY = 16
@@ -531,7 +531,8 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                     files = gr.UploadButton(
                         "Välj filer att lägga till …",
                         file_count="multiple",
-                        file_types=list(UPLOAD_TYPES),
+                        # No file_types: Gradio would refuse other types in English before
+                        # save_uploads can say in Swedish which types it takes.
                         variant="primary",
                         elem_id="sok-upload",
                     )

@@ -46,6 +46,14 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
+def shown_name(original: str) -> str:
+    """The uploaded file's name as the messages repeat it: without folders, and without
+    control and format characters (bidi overrides could make "fdp.exe" read as "exe.pdf")."""
+    name = original.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf"))
+    return name[:_MAX_NAME] or "fil"
+
+
 def check_upload(data_path: Path, name: str, max_bytes: int) -> str | None:
     """Why the file cannot be added (a Swedish sentence), or None when it may be."""
     suffix = Path(name).suffix.lower()
@@ -87,7 +95,7 @@ def save_uploads(
     corpus_dir.mkdir(parents=True, exist_ok=True)
     existing = dict(known_hashes or {})
     for data_path, original in files:
-        shown = Path(original).name or "fil"
+        shown = shown_name(original)
         problem = check_upload(data_path, shown, max_bytes)
         if problem:
             result.messages.append(f"✗ {shown}: {problem}")

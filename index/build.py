@@ -241,7 +241,7 @@ def build_index(
                     (report.updated if previous else report.added).append(file.source)
                 except IngestError as exc:
                     # A file that fails now keeps what the index already held of it.
-                    kept = reusable and previous is not None
+                    kept = reusable and previous is not None and exc.keep_previous
                     failure = Failure(file.source, exc.reason, kept_previous=kept)
                     report.failures.append(failure)
                     store.add_failure(failure, file.content_hash)

@@ -73,22 +73,38 @@ def _read_sidecar(path: Path) -> bytes | None:
         return None
 
 
+def outside_corpus(corpus_dir: Path, path: Path) -> bool:
+    """True when `path`, with every symbolic link on the way followed, lies outside
+    `corpus_dir`: a link must not make a file elsewhere on the server searchable."""
+    return not path.resolve().is_relative_to(corpus_dir.resolve())
+
+
 def scan_corpus(corpus_dir: Path) -> list[SourceFile]:
     """Every regular file under `corpus_dir`, recursively, sorted by source.
 
     Hidden files and folders (names starting with ".") and metadata sidecars are left out;
-    files of unsupported types are listed (load_document reports them). Unreadable files are
+    files of unsupported types and links that lead out of the corpus folder are listed
+    (load_document reports them). Unreadable files are
     listed with an empty hash so that loading reports them too.
     """
     corpus_dir = Path(corpus_dir)
     found: list[SourceFile] = []
     for folder, subfolders, names in os.walk(corpus_dir):
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        # os.walk does not descend into linked folders; one that leads out of the corpus is
+        # listed so that loading reports it as skipped.
+        for name in subfolders:
+            path = Path(folder) / name
+            if path.is_symlink() and outside_corpus(corpus_dir, path):
+                found.append(SourceFile(path.relative_to(corpus_dir).as_posix(), path, 0, ""))
         for name in names:
             path = Path(folder) / name
             if name.startswith(".") or name.endswith(SIDECAR_SUFFIX) or not path.is_file():
                 continue
             source = path.relative_to(corpus_dir).as_posix()
+            if outside_corpus(corpus_dir, path):
+                found.append(SourceFile(source, path, 0, ""))  # never read: see load_document
+                continue
             try:
                 size = path.stat().st_size
                 digest = _hash_file(path, _read_sidecar(path))
@@ -111,6 +127,13 @@ def load_document(
     `pdf_limits` (time and memory; see ingest.isolation), or in this process when None.
     """
     path = Path(corpus_dir) / source
+    if outside_corpus(Path(corpus_dir), path):
+        raise IngestError(
+            source,
+            "länken pekar på en fil utanför dokumentmappen och indexeras inte – kopiera in "
+            "filen i dokumentmappen om den ska vara sökbar",
+            keep_previous=False,
+        )
     extension = path.suffix.lower()
     if extension not in _READERS:
         kind = f"okänd filtyp {extension}" if extension else "filen saknar filändelse"

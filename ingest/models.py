@@ -68,9 +68,12 @@ class Chunk:
 
 
 class IngestError(Exception):
-    """A file that cannot be ingested. `reason` is a plain Swedish sentence for the user."""
+    """A file that cannot be ingested. `reason` is a plain Swedish sentence for the user.
+    `keep_previous` is False when what the index already holds of the file must go too (a
+    file that is no longer allowed in, not one that merely fails to read)."""
 
-    def __init__(self, source: str, reason: str):
+    def __init__(self, source: str, reason: str, keep_previous: bool = True):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+        self.keep_previous = keep_previous

@@ -117,5 +117,5 @@ def test_the_api_answers_every_odd_question():
         client = Client(server.url, verbose=False)
         for question in BAD_QUESTIONS:
             result = client.predict(question, api_name="/sok")
-            assert result["query"] == question
+            assert result["query"] == question[:1000]  # echoed as far as it was searched
             assert isinstance(result["results"], list) and len(result["results"]) <= 5

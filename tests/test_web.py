@@ -146,7 +146,8 @@ def test_empty_long_and_html_questions_get_swedish_answers(client):
     )
     assert "<script" not in hostile and "<img" not in hostile and "](javascript" not in hostile
     assert client.predict("", api_name="/sok") == {"query": "", "results": []}
-    assert client.predict("x" * 20_000, api_name="/sok")["query"] == "x" * 20_000
+    # echoed back only as far as it was searched
+    assert client.predict("x" * 20_000, api_name="/sok")["query"] == "x" * 1000
 
 
 def test_document_text_renders_as_text(client):
