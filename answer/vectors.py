@@ -18,6 +18,12 @@ _cache: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
 _lock = threading.Lock()
 
 
+def clear_cache() -> None:
+    """Forget every cached vector (the benchmark measures answers without the cache)."""
+    with _lock:
+        _cache.clear()
+
+
 def embed_cached(embedder: Embedder, texts: list[str], kind: TextKind) -> np.ndarray:
     """`embedder.embed(texts, kind)`, from the cache where a text was embedded before; the
     missing ones are embedded in one batch."""

@@ -354,8 +354,12 @@ def phase_query(
     k: int = 5,
 ) -> dict:
     """Latency per query, interleaved query by query: embedding the query alone (the floor),
-    Strategisök's lexical part alone, lexical, dense and hybrid search, and the naive
-    rank_bm25, dense and hybrid searches."""
+    Strategisök's lexical part alone, lexical, dense and hybrid search, the whole answer
+    (`ask`: search plus lead and "nothing found", alone and as a follow-up, with the
+    sentence-vector cache emptied before each so that every sentence is embedded), and the
+    naive rank_bm25, dense and hybrid searches."""
+    from answer import answer_question
+    from answer.vectors import clear_cache
     from bench.naive import NaiveIndex
     from index import SearchIndex
     from index.lexical import analyze
@@ -394,6 +398,11 @@ def phase_query(
         "lexical": lambda q: index.search(q, k, "lexical"),
         "dense": lambda q: index.search(q, k, "dense"),
         "hybrid": lambda q: index.search(q, k, "hybrid"),
+        "ask": lambda q: (clear_cache(), answer_question(index, q, k=k)),
+        "ask_follow_up": lambda q: (
+            clear_cache(),
+            answer_question(index, "Och när ska det redovisas?", [q], k=k),
+        ),
         "naive_lexical": lambda q: naive.lexical(q),
         "naive_dense": lambda q: naive.dense_search(q),
         "naive_hybrid": lambda q: naive.hybrid(q),
