@@ -8,10 +8,11 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ingest.clean import (
+    is_page_number_line,
     join_cut_sentences,
     reflow_paragraphs,
     rejoin_hyphenated,
@@ -22,6 +23,7 @@ from ingest.clean import (
 )
 from ingest.layout import PageLines, lay_out, read_page_lines
 from ingest.models import Block, IngestError
+from ingest.ocr import OcrOptions, OcrUnavailable, current_options, ocr_pages
 from ingest.structure import (
     build_blocks,
     is_known_heading,
@@ -32,6 +34,10 @@ from ingest.structure import (
 
 ENCRYPTED_PDF = "krypterad PDF (lösenordsskyddad) – spara en olåst kopia och lägg in den igen"
 SCANNED_PDF = "PDF:en saknar textlager (inskannad bild) – kör OCR och lägg in den igen"
+OCR_MISSING = (
+    "PDF:en saknar textlager (inskannad bild) och OCR-programmet Tesseract med svensk modell "
+    "är inte installerat – installera tesseract-ocr-swe (make ocr-deps) och indexera igen"
+)
 EMPTY_FILE = "filen är tom"
 UNDECODABLE = (
     "texten kunde inte avkodas (filen verkar vara binär eller har en okänd teckenkodning) – "
@@ -56,6 +62,7 @@ class Extracted:
 
 # Characters that cp1252 text from a Swedish office file plausibly contains beyond ASCII.
 _MIN_COHERENCE = 0.05
+_SWEDISH_LETTERS = frozenset("åäöÅÄÖé")
 _CP1252_EXPECTED = set("åäöÅÄÖéÉèüÜáàæøÆØ–—‘’“”…•€§°½¼¾±×´«»\u00a0\u00ad")
 
 
@@ -71,10 +78,14 @@ def decode_text(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     try:
-        # Short Swedish texts fool statistical detectors; when every non-ASCII character is
-        # one that a Swedish cp1252 document would contain, cp1252 is the answer.
+        # Short Swedish texts fool statistical detectors (a cp1252 letter read as Mac Roman
+        # gives "fˆr", "st‰rka"); when every non-ASCII character is one that a Swedish cp1252
+        # document would contain, or most of them are å, ä and ö, cp1252 is the answer.
         text = data.decode("cp1252")
-        if {c for c in text if ord(c) > 127} <= _CP1252_EXPECTED:
+        beyond_ascii = [c for c in text if ord(c) > 127]
+        if set(beyond_ascii) <= _CP1252_EXPECTED or (
+            sum(c in _SWEDISH_LETTERS for c in beyond_ascii) >= 0.5 * len(beyond_ascii)
+        ):
             return _plausible(text)
     except UnicodeDecodeError:
         pass
@@ -557,12 +568,19 @@ def _style_name(paragraph) -> str:
 # ------------------------------------------------------------------------------------- PDF
 
 
-def read_pdf(data: bytes, source: str) -> Extracted:
-    """A PDF through pypdf: each page's text with its 1-based number and printed label.
+def read_pdf(
+    data: bytes,
+    source: str,
+    ocr: OcrOptions | None = None,
+    progress: Callable[[], None] | None = None,
+) -> Extracted:
+    """A PDF through pypdf: each page's text with its 1-based number and printed label;
+    pages without a text layer are read by OCR (`ocr`, default this process's options),
+    calling `progress` before each such page (the worker's sign of life).
 
     Raises IngestError for an encrypted PDF that an empty password does not open, for one
-    without any text layer, and for anything pypdf cannot parse (its exceptions are many:
-    PdfReadError, ValueError, KeyError, RecursionError ...).
+    without any text layer that OCR cannot read, and for anything pypdf cannot parse (its
+    exceptions are many: PdfReadError, ValueError, KeyError, RecursionError ...).
     """
     # pypdf logs every quirk of a file (missing fontTools, rebuilt xref tables) as a warning;
     # none of it is something the user can act on, and a big file logs thousands of lines.
@@ -570,7 +588,7 @@ def read_pdf(data: bytes, source: str) -> Extracted:
     level = pypdf_logger.level
     pypdf_logger.setLevel(logging.ERROR)
     try:
-        return _read_pdf(data, source)
+        return _read_pdf(data, source, ocr or current_options(), progress)
     except (IngestError, MemoryError):
         raise  # running out of memory is the caller's to report (see ingest.isolation)
     except Exception as exc:
@@ -579,7 +597,9 @@ def read_pdf(data: bytes, source: str) -> Extracted:
         pypdf_logger.setLevel(level)
 
 
-def _read_pdf(data: bytes, source: str) -> Extracted:
+def _read_pdf(
+    data: bytes, source: str, ocr: OcrOptions, progress: Callable[[], None] | None
+) -> Extracted:
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import FileNotDecryptedError
 
@@ -615,22 +635,46 @@ def _read_pdf(data: bytes, source: str) -> Extracted:
         raise IngestError(source, "trasig eller avkortad PDF: inga sidor")
     if len(failed) == len(pages):
         raise IngestError(source, "trasig eller avkortad PDF: ingen sida gick att läsa")
-    empty = [n for n, text in enumerate(texts, start=1) if not text.strip() and n not in failed]
+    outline = _pdf_outline(reader)
+    layout = lay_out(page_lines, outline)
+    # A page without a text layer, or with nothing but its header and footer over an image,
+    # is a scan: OCR reads it.
+    raw_empty = [n for n, text in enumerate(texts, start=1) if not text.strip() and n not in failed]
+    scans = [
+        n
+        for n, text in enumerate(layout.pages, start=1)
+        if n not in failed and not text.strip() and (n in raw_empty or _has_image(pages[n - 1]))
+    ]
+    try:
+        scanned = _ocr_or_none(
+            data, scans, ocr, progress, len(raw_empty) + len(failed) == len(pages)
+        )
+    except OcrUnavailable:
+        raise IngestError(source, OCR_MISSING) from None
+    empty = [n for n in raw_empty if n not in scanned]
     if len(empty) + len(failed) == len(pages):
         raise IngestError(source, SCANNED_PDF)
 
     warnings = []
-    if empty:
+    if scanned:
         warnings.append(
-            f"{_pages_phrase(empty)} saknar text (inskannad bild?) och kommer inte med i sökningen"
+            f"{_pages_phrase(sorted(scanned))} är inskannad och lästes med OCR – texten kan "
+            "innehålla lästfel"
+        )
+    if empty:
+        off = " (OCR är avstängt)" if not ocr.enabled else ""
+        warnings.append(
+            f"{_pages_phrase(empty)} saknar text (inskannad bild?){off} och kommer inte med i "
+            "sökningen"
         )
     if failed:
         warnings.append(f"{_pages_phrase(failed)} gick inte att läsa och kommer inte med")
-
-    outline = _pdf_outline(reader)
-    layout = lay_out(page_lines, outline)
+    page_texts = [
+        _without_furniture(scanned[n], layout.furniture) if n in scanned else page
+        for n, page in enumerate(layout.pages, start=1)
+    ]
     blocks, title, headers = blocks_from_pages(
-        [_tidy_pdf_spacing(page) for page in layout.pages],
+        [_tidy_pdf_spacing(page) for page in page_texts],
         True,
         _pdf_labels(reader),
         outline,
@@ -655,6 +699,61 @@ _DASH_SPACE = re.compile(r"(?<=\d)([–—]) (?=\d)")
 
 def _tidy_pdf_spacing(text: str) -> str:
     return _DASH_SPACE.sub(r"\1", _SPACE_RUN.sub(" ", text))
+
+
+def _without_furniture(text: str, furniture: Sequence[str]) -> str:
+    """An OCR'd page without the header and footer lines that the text pages carry (a scan
+    inserted into a document gets them stamped on, and OCR reads them too)."""
+    if not furniture:
+        return text
+    keys = sorted({_furniture_key(line) for line in furniture}, key=len, reverse=True)
+
+    def is_furniture(line: str) -> bool:
+        # OCR reads a header's pieces on one line ("Kulturförvaltningen Dnr KUF 2020/118 Sida 3").
+        rest = _furniture_key(line)
+        for key in keys:
+            rest = rest.replace(key, " ")
+        return not rest.strip() or is_page_number_line(rest.replace("#", "1"))
+
+    return "\n".join(
+        line for line in text.split("\n") if not line.strip() or not is_furniture(line)
+    )
+
+
+def _furniture_key(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
+
+
+def _has_image(page) -> bool:
+    try:
+        objects = page["/Resources"]["/XObject"]
+        return any(objects[name].get("/Subtype") == "/Image" for name in objects)
+    except Exception:  # no resources, or broken ones: no image we could read either
+        return False
+
+
+def _ocr_or_none(
+    data: bytes,
+    empty: list[int],
+    options: OcrOptions,
+    progress: Callable[[], None] | None,
+    nothing_else: bool,
+) -> dict[int, str]:
+    """OCR text of the pages without a text layer (those OCR found text on). Raises
+    OcrUnavailable when Tesseract is missing and the document has no other text."""
+    if not empty or not options.enabled:
+        return {}
+    try:
+        found = ocr_pages(data, empty, options, progress)
+    except OcrUnavailable:
+        if nothing_else:
+            raise
+        return {}
+    except MemoryError:
+        raise
+    except Exception:  # a page PDFium cannot render stays a page without text
+        return {}
+    return {n: text for n, text in found.items() if text.strip()}
 
 
 def _pages_phrase(numbers: list[int]) -> str:

@@ -17,11 +17,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ingest.formats import Extracted, read_pdf
 from ingest.models import Block, IngestError
+from ingest.ocr import OcrOptions, current_options
 
 _READY = b"R"
 _STARTUP_TIMEOUT_S = 120.0
@@ -84,7 +86,15 @@ class PdfWorker:
             process = self._ensure_started()
             if process is None:
                 raise IngestError(source, START_FAILED)
-            header = json.dumps({"source": source, "size": len(data)}).encode()
+            ocr = current_options()
+            header = json.dumps(
+                {
+                    "source": source,
+                    "size": len(data),
+                    "ocr": ocr.enabled,
+                    "ocr_cache": ocr.cache_dir,
+                }
+            ).encode()
             try:
                 _write_frame(process, header)
                 process.stdin.write(data)
@@ -93,20 +103,31 @@ class PdfWorker:
                 self._stop()
                 raise IngestError(source, CRASH_REASON) from None
             try:
-                reply = _read_frame(process, time.monotonic() + self.limits.timeout_s)
+                answer = self._answer(process)
             except TimeoutError:
                 self._stop()
                 raise IngestError(source, timeout_reason(self.limits)) from None
-            if reply is None:  # the worker died without answering
+            if answer is None:  # the worker died without answering
                 self._stop()
                 raise IngestError(source, CRASH_REASON)
-            answer = json.loads(reply)
             if "memory" in answer:
                 self._stop()  # a worker that ran out of memory may be left fragmented
                 raise IngestError(source, memory_reason(self.limits))
             if "error" in answer:
                 raise IngestError(source, answer["error"])
             return _extracted_from_json(answer["ok"])
+
+    def _answer(self, process: subprocess.Popen) -> dict | None:
+        """The worker's answer for the file. Each scanned page it starts to OCR is announced
+        with a progress frame and gets a time limit of its own (OCR takes seconds a page),
+        so the limit catches a hanging parser, not a long scan."""
+        while True:
+            reply = _read_frame(process, time.monotonic() + self.limits.timeout_s)
+            if reply is None:
+                return None
+            answer = json.loads(reply)
+            if "progress" not in answer:
+                return answer
 
     def close(self) -> None:
         with self._lock:
@@ -252,7 +273,14 @@ def worker_main() -> None:
         request = json.loads(requests.read(int.from_bytes(header, "big")))
         data = requests.read(request["size"])
         _limit_cpu(resource, timeout)
-        answer, fatal = _parse(data, request["source"])
+        options = OcrOptions(bool(request.get("ocr", True)), request.get("ocr_cache"))
+
+        def progress() -> None:
+            _limit_cpu(resource, timeout)
+            frame = json.dumps({"progress": True}).encode()
+            replies.write(len(frame).to_bytes(8, "big") + frame)
+
+        answer, fatal = _parse(data, request["source"], options, progress)
         del data
         payload = json.dumps(answer, ensure_ascii=False).encode()
         replies.write(len(payload).to_bytes(8, "big") + payload)
@@ -260,9 +288,11 @@ def worker_main() -> None:
             return
 
 
-def _parse(data: bytes, source: str) -> tuple[dict, bool]:
+def _parse(
+    data: bytes, source: str, options: OcrOptions, progress: Callable[[], None]
+) -> tuple[dict, bool]:
     try:
-        extracted = read_pdf(data, source)
+        extracted = read_pdf(data, source, options, progress)
         return {"ok": _extracted_to_json(extracted)}, False
     except IngestError as exc:
         return {"error": exc.reason}, False

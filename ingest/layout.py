@@ -179,7 +179,7 @@ def _in_band(line: Line, page: PageLines) -> bool:
 
 
 def _has_positions(page: PageLines) -> bool:
-    return len({round(line.y) for line in page.lines if line.text.strip()}) > 2
+    return len({round(line.y) for line in page.lines if line.text.strip()}) >= 2
 
 
 def find_furniture(pages: Sequence[PageLines]) -> list[set[int]]:

@@ -38,6 +38,9 @@ _PERSON_NAME = re.compile(
     r"^[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖÉ][a-zåäöéü]+)?(?: [A-ZÅÄÖÉ][\w-]+){1,2}$"
 )
 # "2.1 Bakgrund", "3 Konsekvenser", "2.1. Syfte"; "1. Text" is ambiguous with a list item.
+_ORGANISATION_NAME = re.compile(
+    r"^[A-ZÅÄÖ][\wåäö-]*(?:nämnden|förvaltningen|kontoret|departementet|styrelsen|kansliet)$"
+)
 _SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)(\.?)\s+(\S.*)$")
 _DATE_OR_NUMBER = re.compile(r"^[\d\s\-/.:,()+]+$")
 # "Stockholm den 22 september 2016" closes a letter; a dated line is never a heading.
@@ -99,6 +102,8 @@ def looks_like_heading(line: str) -> bool:
         return True
     if _NOT_HEADINGS.match(line) or _ROLE.match(line) or _PERSON_NAME.match(line):
         return False
+    if _ORGANISATION_NAME.match(line):
+        return False  # "Kulturförvaltningen" alone on a line is the letterhead's sender
     if section_number_level(line) is not None:
         return True
     return line[0].isupper() and any(c.isalpha() for c in line)

@@ -313,9 +313,9 @@ def reportlab_strategy(scanned_last_page: bool) -> bytes:
     if scanned_last_page:
         story.append(PageBreak())
         png = io.BytesIO()
-        scan_image(SCANNED_LAST_PAGE, width_px=1700, height_px=800).save(png, "PNG")
+        scan_image(SCANNED_LAST_PAGE, width_px=2100, height_px=800).save(png, "PNG")
         png.seek(0)
-        story.append(FlowImage(png, width=16 * cm, height=16 * cm * 800 / 1700))
+        story.append(FlowImage(png, width=16 * cm, height=16 * cm * 800 / 2100))
 
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
