@@ -19,6 +19,7 @@ from index import (
     build_index,
 )
 from index.search import MAX_QUERY_CHARS
+from ingest import ocr as ingest_ocr
 
 from .evaluation import (
     QuestionFileError,
@@ -100,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--pdf-memory-mb", type=int, metavar="MB", help="mest minne per PDF i MB (1024; 0 = ingen)"
+    )
+    p.add_argument(
+        "--no-ocr",
+        dest="ocr",
+        action="store_false",
+        default=None,
+        help="läs inte inskannade PDF-sidor med OCR (Tesseract)",
     )
     p.add_argument(
         "--strict", action="store_true", help="avsluta med kod 1 om någon fil hoppades över"
@@ -254,12 +262,14 @@ def _settings(args: argparse.Namespace) -> Settings:
         overlap_tokens=getattr(args, "overlap_tokens", None),
         pdf_timeout=getattr(args, "pdf_timeout", None),
         pdf_memory_mb=getattr(args, "pdf_memory_mb", None),
+        ocr=getattr(args, "ocr", None),
     )
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.corpus.is_dir():
         raise UsageError(f"Dokumentmappen {settings.corpus} finns inte.")
+    ingest_ocr.configure(settings.ocr, settings.index_dir / "cache" / "ocr")
     report = build_index(
         settings.corpus,
         settings.index_location,
@@ -278,8 +288,25 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         for failure in report.failures:
             kept = " (tidigare version behålls i indexet)" if failure.kept_previous else ""
             print(f"  {failure.source}: {failure.reason}{kept}")
+    _print_document_warnings(settings, {*report.added, *report.updated})
     print(f"Index publicerat i {report.build_dir}")
     return 1 if args.strict and report.failures else 0
+
+
+def _print_document_warnings(settings: Settings, sources: set[str]) -> None:
+    """What the files read in this run warned of: pages without text, OCR'd, unreadable."""
+    if not sources:
+        return
+    try:
+        documents = SearchIndex.open(settings.index_location).documents()
+    except Exception:  # the summary is a courtesy; `strategisok docs` shows the same
+        return
+    warned = [d for d in documents if d.source in sources and d.warnings]
+    if warned:
+        print(f"{len(warned)} fil(er) lästes med varningar:")
+        for d in sorted(warned, key=lambda d: d.source):
+            for warning in d.warnings:
+                print(f"  {d.source}: {warning}")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -443,6 +470,8 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
             if x
         )
         print(f"  {m.title}\n    {d.source} — {facts}")
+        for warning in d.warnings:
+            print(f"    obs: {warning}")
     failures = index.store.failures()
     if failures:
         print(f"{len(failures)} fil(er) kunde inte läsas vid senaste indexeringen:")

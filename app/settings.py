@@ -60,6 +60,12 @@ class Settings:
         "Mest minne (MB) som PDF-läsaren får använda för en fil; 0 betyder ingen gräns.",
         "--pdf-memory-mb",
     )
+    ocr: bool = _setting(
+        True,
+        "Läs inskannade PDF-sidor (utan textlager) med OCR (Tesseract, svensk modell); "
+        "STRATEGISOK_OCR=0 eller --no-ocr stänger av det.",
+        "--no-ocr",
+    )
 
     def __post_init__(self) -> None:
         if self.database_url is not None and not is_database_url(self.database_url):
@@ -128,6 +134,12 @@ def _without_password(url: str) -> str:
 
 def _convert(name: str, spec, raw: str):
     kind = spec.type if isinstance(spec.type, str) else spec.type.__name__
+    if kind == "bool":
+        if raw.strip().casefold() in ("1", "true", "yes", "ja", "on"):
+            return True
+        if raw.strip().casefold() in ("0", "false", "no", "nej", "off"):
+            return False
+        raise SettingsError(f"{name}={raw!r} ska vara 1 (på) eller 0 (av).")
     try:
         if kind.startswith("int"):
             return int(raw)
