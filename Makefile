@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 BENCH_SIZES ?= 1000
 BENCH_ARGS  ?=
 
-.PHONY: install run index test test-fast lint eval bench clean browser-deps audit \
+.PHONY: install run index test test-fast lint eval bench clean browser-deps ocr-deps audit \
 	train-embedder eval-embedder gpu-inputs
 
 $(STAMP): pyproject.toml
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) ocr-deps
 
 index: $(STAMP)
 	$(CLI) index corpus
@@ -32,7 +32,15 @@ browser-deps:
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium kunde inte installeras: webbläsartesterna hoppas över"; }
 
-test: $(STAMP) browser-deps audit
+# Scanned PDF pages are read by Tesseract with its Swedish model (Debian packages); installed
+# here when missing (as root), else scans are reported unread and the OCR tests skip.
+ocr-deps:
+	@{ command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx swe; } || { \
+	  echo "Installerar tesseract-ocr-swe för OCR av inskannade sidor …"; \
+	  (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-swe >/dev/null) || \
+	  echo "tesseract-ocr-swe kunde inte installeras: inskannade sidor läses inte"; }
+
+test: $(STAMP) browser-deps ocr-deps audit
 	$(PY) -m pytest
 
 # Known vulnerabilities in the installed dependencies (pip-audit). Fails on an advisory unless
