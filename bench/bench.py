@@ -75,6 +75,7 @@ class SizeRun:
         self.shared_cache = model_dir / "cache"
         self.naive_cache = model_dir / "naive-embeddings.sqlite"
         self.result: dict = {"label": self.label}
+        self.skip = {s.strip() for s in args.skip.split(",")}
 
     def prepare(self) -> None:
         started = time.perf_counter()
@@ -168,7 +169,7 @@ class SizeRun:
             corpus=str(self.corpus),
             index_dir=str(self.index_dir),
             model=self.model,
-            naive_cache=str(self.naive_cache),
+            naive_cache=None if "naive" in self.skip else str(self.naive_cache),
             questions=self.questions,
             rounds=self.args.rounds,
         )

@@ -379,16 +379,16 @@ def phase_query(
     index.embedder.embed(["uppvärmning"], "query")
     model_load_s = time.perf_counter() - started
 
-    naive = NaiveIndex.build(Path(corpus), model, Path(naive_cache))
+    # Without a naive cache (`--skip naive`: a slow model's second embedding of the corpus
+    # is not worth it) only Strategisök is measured.
+    naive = NaiveIndex.build(Path(corpus), model, Path(naive_cache)) if naive_cache else None
     depth = index.fusion_weights.depth
 
     # FAISS alone, with the query vectors computed beforehand: how exact search grows.
     vectors = {q: index.embedder.embed([q], "query")[0] for q in questions}
-    naive_vectors = {q: naive.embed_query(q) for q in questions}
 
     measures: dict[str, Callable[[str], object]] = {
         "dense_search_only": lambda q: index.dense.search(vectors[q], depth),
-        "naive_dense_search_only": lambda q: naive.dense.search(naive_vectors[q], depth),
         "embed_query": lambda q: index.embedder.embed([q], "query"),
         # The lexical retriever inside hybrid: analysis, BM25 over all passages, top depth.
         "lexical_part": lambda q: index._lexical(
@@ -403,10 +403,15 @@ def phase_query(
             clear_cache(),
             answer_question(index, "Och när ska det redovisas?", [q], k=k),
         ),
-        "naive_lexical": lambda q: naive.lexical(q),
-        "naive_dense": lambda q: naive.dense_search(q),
-        "naive_hybrid": lambda q: naive.hybrid(q),
     }
+    if naive is not None:
+        naive_vectors = {q: naive.embed_query(q) for q in questions}
+        measures |= {
+            "naive_dense_search_only": lambda q: naive.dense.search(naive_vectors[q], depth),
+            "naive_lexical": lambda q: naive.lexical(q),
+            "naive_dense": lambda q: naive.dense_search(q),
+            "naive_hybrid": lambda q: naive.hybrid(q),
+        }
     for q in questions[:3]:  # warm-up
         for run in measures.values():
             run(q)
@@ -425,7 +430,7 @@ def phase_query(
         "first_dense_query_model_load_s": model_load_s,
     }
     result["passages"] = len(index.dense)
-    result["naive_passages"] = len(naive.chunks)
+    result["naive_passages"] = len(naive.chunks) if naive else None
     return result
 
 

@@ -117,6 +117,12 @@ class E5Model:
                 )
             paths[role] = path
         model_path = paths["model"]
+        # The engine's OpenMP threads spin while they wait for each other by default; on a
+        # machine whose cores are busy with anything else (the web app, another build) a
+        # spinning thread holds a core its partner needs, and measured throughput fell to
+        # a third. Sleeping costs a few microseconds per parallel step. Read once, when
+        # the engine's OpenMP runtime loads; a user's own setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         lib = ctypes.CDLL(str(paths["engine"]))
         lib.e5_load.restype = ctypes.c_void_p
         lib.e5_load.argtypes = [ctypes.c_char_p]
