@@ -14,7 +14,7 @@ from ingest.corpus import (
 from ingest.isolation import ParseLimits
 from ingest.models import DOC_TYPES, Block, Chunk, Document, DocumentMetadata, IngestError
 
-INGEST_VERSION = "2"
+INGEST_VERSION = "3"
 """Bumped when cleaning or chunking changes, so the next index run re-reads every file."""
 
 __all__ = [

@@ -651,9 +651,9 @@ def _read_pdf(
         )
     except OcrUnavailable:
         raise IngestError(source, OCR_MISSING) from None
-    empty = [n for n in raw_empty if n not in scanned]
-    if len(empty) + len(failed) == len(pages):
+    if len([n for n in raw_empty if n not in scanned]) + len(failed) == len(pages):
         raise IngestError(source, SCANNED_PDF)
+    empty = sorted(n for n in {*raw_empty, *scans} if n not in scanned)
 
     warnings = []
     if scanned:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from ingest.clean import (
     is_page_number_line,
     join_cut_sentences,
@@ -185,3 +187,26 @@ def test_heading_heuristics():
     assert is_strong_heading("Exploateringskontorets synpunkter")
     assert is_strong_heading("1 Bakgrund")
     assert not is_strong_heading("Exploateringskontoret har inget att erinra")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The conjunction ends the broken word: the lexicon knows "ramen", "härtill".
+        ("inom ra-\nmen för stadens program", "inom ramen för stadens program"),
+        ("Här-\ntill kommer att", "Härtill kommer att"),
+        ("ett hälso-\nsamt liv", "ett hälsosamt liv"),
+        # A real suspension: the first half joins the tail of the next word.
+        ("hälso-\nsamt miljöeffekterna", "hälso- samt miljöeffekterna"),
+        ("vatten-\noch avloppsplan", "vatten- och avloppsplan"),
+        # One-letter prefixes keep their hyphen.
+        ("nya e-\ntjänster", "nya e-tjänster"),
+        ("perioden 2021–\n2027 ska", "perioden 2021–2027 ska"),
+    ],
+)
+def test_hyphen_rejoin_is_decided_with_a_swedish_lexicon(text, expected):
+    assert rejoin_hyphenated(text) == expected
+
+
+def test_private_use_bullets_become_bullets():
+    assert strip_invisible("\uf0b7 Minska utsläppen\n\uf0a7 Öka") == "• Minska utsläppen\n▪ Öka"

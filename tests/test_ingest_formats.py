@@ -286,3 +286,45 @@ def test_pdf_whose_only_text_repeats_on_every_page_keeps_it(tmp_path):
     data = make_pdf([["Bildspel om strategin"]] * 3)
     doc = load_document(tmp_path, _write(tmp_path, "bildspel.pdf", data))
     assert [b.text for b in doc.blocks] == ["Bildspel om strategin"] * 3
+
+
+def test_cp1252_with_soft_hyphens_is_not_read_as_mac_roman():
+    text = "Förvaltningen vill stärka arbetet med matav\u00adfall och återvinnings\u00adcentraler."
+    assert decode_text(text.encode("cp1252")) == text
+
+
+def test_docx_keeps_every_table_cell_and_merged_cells_once(tmp_path):
+    from docx import Document as new_docx
+
+    document = new_docx()
+    table = document.add_table(rows=2, cols=3)
+    for column, value in enumerate(("Dp 1994-07734", "1995", "1995")):
+        table.cell(0, column).text = value
+    merged = table.cell(1, 0).merge(table.cell(1, 1))
+    merged.text = "Sammanslagen"
+    table.cell(1, 2).text = "Kontor"
+    document.sections[0].header.paragraphs[0].text = "Kulturförvaltningen\tDnr KUF 2020/118"
+    document.save(tmp_path / "tabell.docx")
+    doc = load_document(tmp_path, "tabell.docx")
+    assert [b.text for b in doc.blocks] == [
+        "Dp 1994-07734 | 1995 | 1995",
+        "Sammanslagen | Kontor",
+    ]
+    assert doc.metadata.diarienummer == "KUF 2020/118"
+    assert doc.metadata.organisation == "Kulturförvaltningen"
+
+
+def test_without_ocr_a_scan_is_reported_and_a_scanned_page_warned_of():
+    from ingest.formats import read_pdf
+    from ingest.ocr import OcrOptions
+
+    office = DATA_DIR / "office"
+    off = OcrOptions(enabled=False)
+    with pytest.raises(IngestError, match="saknar textlager"):
+        read_pdf((office / "inskannat-brev.pdf").read_bytes(), "inskannat-brev.pdf", off)
+    mixed = (office / "strategi-kulturforvaltningen-med-inskannad-bilaga.pdf").read_bytes()
+    extracted = read_pdf(mixed, "blandad.pdf", off)
+    assert extracted.warnings == (
+        "sida 3 saknar text (inskannad bild?) (OCR är avstängt) och kommer inte med i sökningen",
+    )
+    assert all(block.page in (1, 2) for block in extracted.blocks)

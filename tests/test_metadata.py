@@ -155,3 +155,37 @@ def test_invalid_sidecar_names_file_and_key(raw, fragment):
         parse_sidecar(raw.encode(), "mapp/rapport.pdf")
     assert "rapport.pdf.meta.json" in caught.value.reason
     assert fragment in caught.value.reason
+
+
+def test_organisation_is_the_sender_not_the_recipient():
+    front = "Kulturnämnden\nTill\nMiljö- och energidepartementet\n2021-02-01"
+    assert find_organisation(front, "") == "Kulturnämnden"
+    # A kontor writes to its own nämnd, which answers the remiss.
+    front = "Stadsbyggnadskontoret Dnr SBK 2021-04512\nTill Stadsbyggnadsnämnden"
+    assert find_organisation(front, "") == "Stadsbyggnadsnämnden"
+    # A department rather than the Regeringskansliet around it; names with "- och".
+    front = "Regeringskansliet\nMiljö- och energidepartementet 2022-12-08 M2022/01873"
+    assert find_organisation(front, "") == "Miljö- och energidepartementet"
+    assert find_organisation("", "enligt Kultur- och fritidsnämnden") is None
+    body = "Remissvaren lämnas till Miljö- och energidepartementet."
+    assert find_organisation("", body) == "Miljö- och energidepartementet"
+
+
+def test_a_deadline_is_not_the_documents_date():
+    assert find_date("Svaren ska ha kommit in senast den 31 oktober 2023. 2022-12-08") == (
+        "2022-12-08"
+    )
+    blocks = [
+        Block("paragraph", "Regeringen ger Trafikverket i uppdrag att redovisa arbetet."),
+        Block("paragraph", "Uppdraget ska redovisas senast den 31 oktober 2023."),
+    ]
+    metadata = extract_metadata("pressmeddelanden/2022/12/uppdrag.md", blocks)
+    assert metadata.date == "2022-12"
+
+
+def test_regeringskansliet_number_without_a_label():
+    front = "Miljö- och energidepartementet 2022-12-08 M2022/01873"
+    blocks = [Block("paragraph", "Remiss av promemorian")]
+    metadata = extract_metadata("remiss.pdf", blocks, running_headers=[front])
+    assert metadata.diarienummer == "M2022/01873"
+    assert find_diarienummer("Telefon 08-405 10 00") is None

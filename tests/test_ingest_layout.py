@@ -1,0 +1,131 @@
+"""Page layout from hand-made positioned lines (ingest.layout.lay_out is pure): furniture by
+place and repetition whatever its length, footnotes out of the body, headings and the title
+by typography and joined over line breaks, a sentence cut by a page break read whole."""
+
+from __future__ import annotations
+
+from ingest.formats import blocks_from_pages
+from ingest.layout import Line, PageLines, lay_out
+
+BODY = 11.0
+FOOTER = (
+    "Regeringskansliet, Miljö- och energidepartementet, 103 33 Stockholm. Besöksadress "
+    "Tegelbacken 2. Telefon 08-405 10 00. www.regeringen.se kunskaper"
+)
+
+
+def page(number: int, body: list[Line], notes: list[Line] = ()) -> PageLines:
+    lines = [
+        Line(f"Miljö- och energidepartementet Sida {number} (2)", 805, 9),
+        *body,
+        *notes,
+        Line(FOOTER, 40, 7.5),
+        Line("Telefon växel 08-405 10 00.", 30, 7.5),
+    ]
+    return PageLines(tuple(lines), 0, 842)
+
+
+def body_lines(texts: list[str], top: float = 700, size: float = BODY) -> list[Line]:
+    return [Line(text, top - 14 * i, size) for i, text in enumerate(texts)]
+
+
+PAGES = [
+    page(
+        1,
+        [
+            Line("Laddinfrastruktur för tunga fordon längs", 760, 16, True),
+            Line("vägnätet", 741, 16, True),
+            Line("Promemorians huvudsakliga innehåll och", 715, 13, True),
+            Line("förslag", 700, 13, True),
+            *body_lines(
+                [
+                    "I promemorian föreslås att staten ska ge stöd till laddstationer för",
+                    "tunga fordon. Jordbruksverket får efter ansökan ge stöd till",
+                    "Sammanfattning av läget",
+                    "branschorganisationen som samordnar arbetet med laddningen och",
+                ],
+                top=680,
+            ),
+        ],
+        [Line("Prop. 2013/14:256, bet. 2013/14:CU1.", 80, 8, lead_reference="1")],
+    ),
+    page(
+        2,
+        body_lines(
+            [
+                "stationerna längs vägarna. Stödet ska täcka upp till hälften av kostnaden.",
+                "Stödet fördelas av Trafikverket efter ansökan och prövas varje år av",
+                "verket.",
+            ]
+        ),
+    ),
+]
+
+
+def test_long_footer_ending_in_a_full_stop_is_furniture():
+    layout = lay_out(PAGES)
+    text = "\n".join(layout.pages)
+    assert "Regeringskansliet" not in text and "Sida" not in text
+    assert FOOTER in layout.furniture
+    assert "Miljö- och energidepartementet Sida # (#)" not in layout.furniture  # first-seen form
+    assert any(
+        line.startswith("Miljö- och energidepartementet Sida 1") for line in layout.furniture
+    )
+
+
+def test_repeated_body_text_away_from_the_edges_is_kept():
+    repeated = [
+        page(n, body_lines(["Nämnden har inget att erinra mot förslaget.", f"Rad {n}"]))
+        for n in (1, 2)
+    ]
+    layout = lay_out(repeated)
+    assert all("Nämnden har inget att erinra mot förslaget." in p for p in layout.pages)
+
+
+def test_footnote_leaves_the_body_with_its_number():
+    layout = lay_out(PAGES)
+    assert layout.footnotes[0] == ("1 Prop. 2013/14:256, bet. 2013/14:CU1.",)
+    assert "Prop. 2013/14" not in layout.pages[0]
+
+
+def test_title_and_headings_by_typography_joined_over_line_breaks():
+    layout = lay_out(PAGES)
+    assert layout.title == "Laddinfrastruktur för tunga fordon längs vägnätet"
+    assert layout.headings == {"promemorians huvudsakliga innehåll och förslag": 1}
+
+
+def test_body_lines_never_become_headings_and_page_breaks_join():
+    layout = lay_out(PAGES)
+    blocks, title, _ = blocks_from_pages(
+        layout.pages,
+        footnotes=layout.footnotes,
+        typographic_headings=layout.headings,
+        title=layout.title,
+    )
+    headings = [b.text for b in blocks if b.kind == "heading"]
+    assert headings == ["Promemorians huvudsakliga innehåll och förslag"]
+    assert title == "Laddinfrastruktur för tunga fordon längs vägnätet"
+    texts = [b.text for b in blocks]
+    joined = next(t for t in texts if "branschorganisationen" in t)
+    assert "samordnar arbetet med laddningen och stationerna längs vägarna." in " ".join(
+        joined.split()
+    )
+    # The page's footnote follows the passage its page ends in, never inside the sentence.
+    assert texts[texts.index(joined) + 1] == "1 Prop. 2013/14:256, bet. 2013/14:CU1."
+    assert any("Sammanfattning av läget" in t for t in texts)
+
+
+def test_pages_without_positions_leave_furniture_to_the_text_rules():
+    flat = [
+        PageLines(tuple(Line(t, 0, 10) for t in ("Kontoret", "Brödtext här.")), 0, 842)
+        for _ in range(2)
+    ]
+    layout = lay_out(flat)
+    assert layout.pages == ("Kontoret\nBrödtext här.", "Kontoret\nBrödtext här.")
+
+
+def test_two_columns_give_the_column_width():
+    left = body_lines(["Stöd får lämnas till den som"] * 6)
+    right = [Line(t.text, t.y, t.size, x=300) for t in body_lines(["bygger en station"] * 6)]
+    layout = lay_out([PageLines((*left, *right), 0, 842)])
+    assert layout.line_lengths == (len("Stöd får lämnas till den som"),)
