@@ -236,3 +236,32 @@ def test_scanned_last_page_of_a_mixed_pdf_is_read_by_ocr(tmp_path):
 if __name__ == "__main__":
     result = measure()
     print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+@pytest.mark.slow
+def test_index_and_docs_show_ocr_and_missing_pages(tmp_path, capsys, monkeypatch):
+    from app.cli import main
+    from ingest import ocr
+
+    # `index` configures OCR for its process; the tests share one.
+    monkeypatch.setattr(ocr, "_options", ocr.current_options())
+
+    if not _ocr_available():
+        pytest.skip("Tesseract med svensk modell saknas (make ocr-deps installerar den)")
+    corpus = tmp_path / "dokument"
+    corpus.mkdir()
+    shutil.copy(OFFICE / "inskannat-brev.pdf", corpus)
+    shutil.copy(OFFICE / f"{KULTUR.name}-med-inskannad-bilaga.pdf", corpus)
+    index_dir = tmp_path / "index"
+    assert main(["index", str(corpus), "--index-dir", str(index_dir), "--quiet"]) == 0
+    summary = capsys.readouterr().out
+    assert "inskannat-brev.pdf: sida 1 är inskannad och lästes med OCR" in summary
+    assert main(["docs", "--index-dir", str(index_dir)]) == 0
+    assert "obs: sida 3 är inskannad och lästes med OCR" in capsys.readouterr().out
+    assert list((index_dir / "cache" / "ocr").rglob("*.txt"))  # cached by content hash
+
+    off = tmp_path / "utan-ocr"
+    assert main(["index", str(corpus), "--index-dir", str(off), "--quiet", "--no-ocr"]) == 0
+    summary = capsys.readouterr().out
+    assert "inskannat-brev.pdf: PDF:en saknar textlager" in summary
+    assert "sida 3 saknar text (inskannad bild?) (OCR är avstängt)" in summary
