@@ -1,5 +1,6 @@
-"""The default (static) model runs on NumPy alone: the same vectors as sentence-transformers
-computes for it, and neither a build nor a search imports torch."""
+"""Our static model runs on NumPy alone: the same vectors as sentence-transformers computes
+for it, and neither a build nor a search with it (or with e5, in its own engine) imports
+torch."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 
 from index.build import PREFIX_TOKENS, dense_texts
 from index.embedder import (
-    DEFAULT_MODEL,
+    E5_SMALL,
     MINILM,
+    SWEDISH_STATIC,
     Embedder,
     ModelLoadError,
     StaticModel,
@@ -35,7 +37,7 @@ TEXTS = [
 def test_numpy_static_model_gives_sentence_transformers_vectors():
     from sentence_transformers import SentenceTransformer
 
-    path = resolve_model(DEFAULT_MODEL)
+    path = resolve_model(SWEDISH_STATIC)
     ours = StaticModel.open(path).encode(["", *TEXTS], batch_size=2)
     theirs = SentenceTransformer(path, device="cpu").encode(TEXTS, convert_to_numpy=True)
     theirs = theirs.astype(np.float32)  # the model is float16
@@ -51,12 +53,14 @@ def test_only_a_plain_static_model_takes_the_numpy_path(tmp_path):
     assert StaticModel.open(str(tmp_path)) is None  # no weights
 
 
-def test_build_and_search_with_the_default_model_never_import_torch(tmp_path):
+@pytest.mark.parametrize("model", [SWEDISH_STATIC, E5_SMALL])
+def test_build_and_search_never_import_torch(tmp_path, model):
     code = f"""
 import sys
 from pathlib import Path
 from index import IndexConfig, SearchIndex, build_index
-build_index(Path({str(CORPUS_DIR)!r}), Path({str(tmp_path)!r}), IndexConfig(), progress=False)
+config = IndexConfig(model={model!r})
+build_index(Path({str(CORPUS_DIR)!r}), Path({str(tmp_path)!r}), config, progress=False)
 hits = SearchIndex.open(Path({str(tmp_path)!r})).search("Har nämnden något att erinra?")
 assert hits, "no hits"
 print("torch" in sys.modules, "sentence_transformers" in sys.modules)
@@ -68,14 +72,14 @@ print("torch" in sys.modules, "sentence_transformers" in sys.modules)
 
 def test_a_damaged_static_model_is_a_clear_load_error(tmp_path):
     folder = tmp_path / "trasig"
-    shutil.copytree(resolve_model(DEFAULT_MODEL), folder)
+    shutil.copytree(resolve_model(SWEDISH_STATIC), folder)
     (folder / "model.safetensors").write_bytes(b"\0" * 100)
     with pytest.raises(ModelLoadError, match="trasig"):
         Embedder(str(folder)).embed(["Får nämnden delta i EU-projekt?"], "query")
 
 
 def test_title_line_shortcut_decides_as_the_exact_count_does():
-    embedder = Embedder()
+    embedder = Embedder(SWEDISH_STATIC)
     assert embedder.additive_counts
     chunk_tokens = embedder.max_tokens - PREFIX_TOKENS
     long_text = " ".join(["förslaget"] * (chunk_tokens - 2))
