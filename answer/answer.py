@@ -11,7 +11,7 @@ from index import Filters, Hit, Mode, SearchIndex
 
 from .followup import Reading, read_conversation
 from .found import Evidence, is_found
-from .lead import LEAD_PASSAGES, asks_for, candidates, choose_lead, holds
+from .lead import LEAD_PASSAGES, asks_for, candidates, choose_lead, holds, prescore, shortlist
 from .vectors import embed_cached
 
 
@@ -45,12 +45,15 @@ class _Terms:
 
     weights: dict[str, float]
     unknown: frozenset[str]
+    never: float
+    """The IDF of a term no passage contains (the largest there is)."""
 
     @classmethod
     def of(cls, index: SearchIndex, query: str) -> _Terms:
         weights = index.lexical.idf(index.lexical.analyzer.query_terms(query))
         never = max(index.lexical.idf(["\x00never-a-term"]).values())
-        return cls(weights, frozenset(t for t, w in weights.items() if w >= never - 1e-9))
+        unknown = frozenset(t for t, w in weights.items() if w >= never - 1e-9)
+        return cls(weights, unknown, never)
 
     def share(self, terms: set[str]) -> float:
         """Share of the question's IDF weight among `terms`."""
@@ -91,11 +94,21 @@ def answer_question(
     # carries in found the passages, and would otherwise drown what it asks.
     own_terms = _Terms.of(index, reading.asked)
     overlap = np.array([own_terms.share(t) for t in sentence_terms])
+    # Only the likeliest candidates are embedded (an encoder costs milliseconds a sentence).
+    chosen = shortlist(prescore(reading.asked, kind, found, overlap))
+    found = [found[i] for i in chosen]
+    overlap = overlap[chosen]
     titled = [f"{top[c.passage].document.title}: {c.text}" for c in found]
     query_vector = embed_cached(index.embedder, [reading.interpreted_as], "query")[0]
     similarity = embed_cached(index.embedder, titled, "passage") @ query_vector
     best = choose_lead(reading.asked, kind, found, similarity, overlap)
     rarest = terms.rarest_known()
+    lead = found[best]
+    missing = [
+        terms.weights[t] / terms.never
+        for t in terms.weights
+        if t not in terms.unknown and t not in passage_terms[lead.passage]
+    ]
     evidence = Evidence(
         relevance=max(h.relevance for h in top),
         similarity=float(similarity.max()),
@@ -105,10 +118,10 @@ def answer_question(
         else 0.0,
         unknown=terms.share(set(terms.unknown)),
         kind_held=1.0 if kind == "any" else max(holds(kind, c.text, reading.asked) for c in found),
+        missing_rare=max(missing, default=0.0),
     )
     if not is_found(evidence):
         return _not_found(reading, kind, evidence)
-    lead = found[best]
     lead_hit = top[lead.passage]
     sources = [h for h in hits[:k] if h is lead_hit or h.relevance >= evidence.relevance / 2]
     if lead_hit not in sources:

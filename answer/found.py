@@ -23,6 +23,9 @@ class Evidence:
     names)."""
     kind_held: float = 1.0
     """How clearly a candidate sentence holds what the question asks for (lead.holds)."""
+    missing_rare: float = 0.0
+    """The rarest known word of the question (relative IDF) that the lead's passage lacks:
+    a near miss names something specific that the passage does not mention."""
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,8 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
 LEAD_PASSAGES = 3
 """Candidate sentences come from this many of the best passages."""
 MAX_LEAD_CHARS = 600
+MAX_EMBEDDED = 12
+"""At most this many candidates (the best by everything but meaning) are embedded."""
 SHORT_SENTENCE = 80
 """A best sentence shorter than this takes the next one along (at most two sentences)."""
 
@@ -198,6 +200,30 @@ class LeadWeights:
     short_penalty: float = 0.3
 
 
+def prescore(
+    question: str,
+    kind: str,
+    found: list[Candidate],
+    overlap: np.ndarray,
+    weights: LeadWeights | None = None,
+) -> np.ndarray:
+    """Each candidate's score from everything but meaning: what the question asks for, the
+    rank of its passage, the question's rare words in it, and a penalty for fragments."""
+    w = weights or LeadWeights()
+    return (
+        w.kind * np.array([holds(kind, c.text, question) for c in found])
+        + w.passage_rank * np.array([1.0 / (1 + c.passage) for c in found])
+        + w.words * np.asarray(overlap, dtype=np.float64)
+        - w.short_penalty * np.array([len(c.text) < 40 for c in found], dtype=np.float64)
+    )
+
+
+def shortlist(scores: np.ndarray, size: int = MAX_EMBEDDED) -> np.ndarray:
+    """Indices of the `size` best candidates by `prescore`, best first: only these are
+    embedded, which keeps an answer within its time budget with a transformer encoder."""
+    return np.argsort(-np.asarray(scores), kind="stable")[:size]
+
+
 def choose_lead(
     question: str,
     kind: str,
@@ -216,11 +242,5 @@ def choose_lead(
     sims = np.asarray(similarity, dtype=np.float64)
     spread = float(sims.max() - sims.min())
     meaning = (sims - sims.min()) / spread if spread > 1e-9 else np.zeros_like(sims)
-    scores = (
-        w.meaning * meaning
-        + w.kind * np.array([holds(kind, c.text, question) for c in found])
-        + w.passage_rank * np.array([1.0 / (1 + c.passage) for c in found])
-        + w.words * np.asarray(overlap, dtype=np.float64)
-        - w.short_penalty * np.array([len(c.text) < 40 for c in found], dtype=np.float64)
-    )
+    scores = w.meaning * meaning + prescore(question, kind, found, overlap, w)
     return int(np.argmax(scores))
