@@ -7,13 +7,14 @@ reads one snapshot (REPEATABLE READ), so it sees the old index or the new one, n
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import json
 import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +46,7 @@ from .store import Failure, Filters, StoredDocument, fold, year_of
 
 try:
     import psycopg
-    from psycopg import IsolationLevel, sql
+    from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict
     from psycopg_pool import ConnectionPool, PoolTimeout
 except ImportError:  # pragma: no cover - the folder index needs none of it
@@ -67,7 +68,26 @@ READ_RETRIES = 5
 """Tries of a search whose connection broke (a restarted server, a dropped connection)."""
 CONNECT_TIMEOUT_S = 10
 
-_CURRENT: contextvars.ContextVar[Any] = contextvars.ContextVar("pg_snapshot", default=None)
+OPEN_SNAPSHOT = (
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+    "SELECT version, manifest, chunk_count, total_length FROM index_state"
+)
+"""Opens a read's transaction and reads the published state in one round trip."""
+
+
+@dataclass
+class _Snapshot:
+    """One read: its connection, the published state it sees, and the term statistics
+    looked up so far (a search asks for the same terms' ids and frequencies twice)."""
+
+    conn: Any
+    state: tuple | None
+    terms: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+
+
+_CURRENT: contextvars.ContextVar[_Snapshot | None] = contextvars.ContextVar(
+    "pg_snapshot", default=None
+)
 
 
 def _require_driver() -> None:
@@ -214,7 +234,6 @@ class Database:
                     max_size=self._pool_size,
                     kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
                     configure=_configure_reader,
-                    check=ConnectionPool.check_connection,
                     timeout=CONNECT_TIMEOUT_S,
                     name="strategisok",
                     open=True,
@@ -222,20 +241,33 @@ class Database:
             return self._pool
 
     def run(self, fn: Callable[[psycopg.Connection], T]) -> T:
-        """`fn(connection)` inside one read-only snapshot. Calls made inside `fn` that ask
-        for `current()` share it. A broken connection is replaced and `fn` run again."""
-        if (conn := _CURRENT.get()) is not None:
-            return fn(conn)
+        """`fn(connection)` inside one read-only REPEATABLE READ transaction; calls of `run`
+        made inside `fn` share it. A broken connection (a dropped one, a restarted server)
+        is replaced and `fn` run again: reads can be repeated."""
+        if (snapshot := _CURRENT.get()) is not None:
+            return fn(snapshot.conn)
         delay = 0.2
         for attempt in range(READ_RETRIES):
             try:
                 with self._get_pool().connection() as conn:
-                    token = _CURRENT.set(conn)
+                    cursor = conn.execute(OPEN_SNAPSHOT)
+                    cursor.nextset()
+                    token = _CURRENT.set(_Snapshot(conn, cursor.fetchone()))
                     try:
-                        return fn(conn)
+                        result = fn(conn)
+                    except BaseException:
+                        if not conn.broken:
+                            conn.execute("ROLLBACK")
+                        raise
                     finally:
                         _CURRENT.reset(token)
+                    conn.execute("COMMIT")
+                    return result
             except (psycopg.OperationalError, PoolTimeout) as exc:
+                # Connections that broke while idle in the pool (a restarted server) are
+                # found and replaced before the next try.
+                with contextlib.suppress(Exception):
+                    self._get_pool().check()
                 if attempt == READ_RETRIES - 1:
                     raise IndexUnavailable(
                         f"Databasen {self.where} svarar inte ({str(exc).splitlines()[0]}). "
@@ -276,12 +308,11 @@ def _close_shared() -> None:
 
 
 def _configure_reader(conn: psycopg.Connection) -> None:
+    # Autocommit: each read opens its own transaction together with its first query.
+    conn.autocommit = True
     conn.execute(f"SET hnsw.ef_search = {int(HNSW_EF_SEARCH)}")
     # A filtered vector search walks on until it has enough rows, in exact order.
     conn.execute("SET hnsw.iterative_scan = strict_order")
-    conn.commit()
-    conn.isolation_level = IsolationLevel.REPEATABLE_READ
-    conn.read_only = True
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -420,78 +451,150 @@ class PgStore:
         return np.fromiter((r[0] for r in found), dtype=np.int64)
 
 
-@dataclass
-class _Statistics:
-    """What BM25 needs of the whole index, read with the snapshot's version."""
+@dataclass(frozen=True)
+class _View:
+    """What a SearchIndex caches of one published version: documents, the lexicon's
+    analyzer and the BM25 statistics. Each read uses the view of the version its snapshot
+    sees, so a search that began before a publish finishes on the old index throughout."""
 
-    chunk_count: int = 0
-    total_length: int = 0
+    version: int
+    manifest: dict
+    documents: dict[str, StoredDocument]
+    analyzer: Analyzer
+    chunk_count: int
+    total_length: int
 
     @property
     def average_length(self) -> float:
         return self.total_length / self.chunk_count if self.chunk_count else 1.0
 
 
+_VIEW: contextvars.ContextVar[_View | None] = contextvars.ContextVar("pg_view", default=None)
+
+
+class _Views:
+    """The views of the newest versions read (two: a publish leaves searches on the one
+    before for a moment); `current` is the read's own, else the newest."""
+
+    KEEP = 2
+
+    def __init__(self):
+        self.by_version: dict[int, _View] = {}
+        self.newest: _View | None = None
+
+    @property
+    def current(self) -> _View:
+        view = _VIEW.get() or self.newest
+        if view is None:
+            raise IndexUnavailable("Indexet i databasen är inte inläst än.")
+        return view
+
+    def add(self, view: _View) -> None:
+        self.by_version[view.version] = view
+        if self.newest is None or view.version > self.newest.version:
+            self.newest = view
+        for old in sorted(self.by_version)[: -self.KEEP]:
+            del self.by_version[old]
+
+
+class _Documents(Mapping):
+    """SearchIndex's document cache for the database: the current read's view of it."""
+
+    def __init__(self, views: _Views):
+        self._views = views
+
+    def __getitem__(self, source: str) -> StoredDocument:
+        return self._views.current.documents[source]
+
+    def __iter__(self):
+        return iter(self._views.current.documents)
+
+    def __len__(self) -> int:
+        return len(self._views.current.documents)
+
+
 class PgLexical:
     """The folder LexicalIndex's interface (analyzer, top, idf, coverage) over the `terms`
     and `postings` tables, with bm25s's "lucene" BM25."""
 
-    def __init__(self, db: Database, analyzer: Analyzer, statistics: _Statistics):
+    def __init__(self, db: Database, views: _Views):
         self._db = db
-        self.analyzer = analyzer
-        self.statistics = statistics
+        self._views = views
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self._views.current.analyzer
+
+    def _terms(self, terms: Iterable[str]) -> dict[str, tuple[int, int] | None]:
+        """(term id, document frequency) of each term, None for one no passage has; looked
+        up once per read."""
+        wanted = _storable(dict.fromkeys(terms))
+
+        def lookup(conn) -> dict[str, tuple[int, int] | None]:
+            snapshot = _CURRENT.get()
+            known = snapshot.terms
+            missing = [t for t in wanted if t not in known]
+            if missing:
+                rows = conn.execute(
+                    "SELECT term, term_id, df FROM terms WHERE term = ANY(%s)", (missing,)
+                ).fetchall()
+                found = {term: (term_id, df) for term, term_id, df in rows}
+                for term in missing:
+                    known[term] = found.get(term)
+            return {t: known[t] for t in wanted}
+
+        return self._db.run(lookup)
+
+    def _weight(self, df: int, view: _View) -> float:
+        n = view.chunk_count
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
     def top(
         self, query_terms: list[str], depth: int, allowed: np.ndarray | None
     ) -> list[tuple[int, float]]:
         """The `depth` best rows by BM25 for `query_terms` (a repeated term counts as often
         as it occurs, as in bm25s), restricted to `allowed`; ties by row."""
-        counts = Counter(_storable(query_terms))
-        if not counts:
-            return []
-        stats = self.statistics
-        n = stats.chunk_count
-        restrict = "AND p.row_id = ANY(%(allowed)s)" if allowed is not None else ""
-        params = {
-            "terms": list(counts),
-            "mult": list(counts.values()),
-            "n": n,
-            "a": BM25_K1 * (1 - BM25_B),
-            "c": BM25_K1 * BM25_B / stats.average_length,
-            "depth": depth,
-            "allowed": _rows(allowed) if allowed is not None else None,
-        }
-        query = f"""
-            WITH q AS (
-                SELECT t.term_id,
-                       ln(1 + (%(n)s - t.df + 0.5) / (t.df + 0.5)) * m.mult AS weight
-                FROM unnest(%(terms)s::text[], %(mult)s::int[]) AS m(term, mult)
-                JOIN terms t ON t.term = m.term
-            )
-            SELECT p.row_id, sum(q.weight * p.tf / (p.tf + %(a)s + %(c)s * p.length)) AS score
-            FROM q JOIN postings p ON p.term_id = q.term_id {restrict}
-            GROUP BY p.row_id
-            ORDER BY score DESC, p.row_id
-            LIMIT %(depth)s"""
-        found = self._db.run(lambda c: c.execute(query, params).fetchall())
-        return [(int(r), float(s)) for r, s in found if s > 0]
+
+        def read(conn) -> list[tuple[int, float]]:
+            view = self._views.current
+            info = self._terms(query_terms)
+            counts = Counter(t for t in _storable(query_terms) if info.get(t))
+            if not counts:
+                return []
+            ids = [info[t][0] for t in counts]
+            weights = [self._weight(info[t][1], view) * n for t, n in counts.items()]
+            restrict = "AND p.row_id = ANY(%(allowed)s)" if allowed is not None else ""
+            params = {
+                "ids": ids,
+                "weights": weights,
+                "a": BM25_K1 * (1 - BM25_B),
+                "c": BM25_K1 * BM25_B / view.average_length,
+                "depth": depth,
+                "allowed": _rows(allowed) if allowed is not None else None,
+            }
+            query = f"""
+                SELECT p.row_id, sum(q.weight * p.tf / (p.tf + %(a)s + %(c)s * p.length)) AS s
+                FROM unnest(%(ids)s::int[], %(weights)s::float8[]) AS q(term_id, weight)
+                JOIN postings p ON p.term_id = q.term_id {restrict}
+                GROUP BY p.row_id
+                ORDER BY s DESC, p.row_id
+                LIMIT %(depth)s"""
+            return [(int(r), float(s)) for r, s in conn.execute(query, params) if s > 0]
+
+        return self._db.run(read)
 
     def idf(self, terms: list[str]) -> dict[str, float]:
         """As LexicalIndex.idf: a term no passage contains is the rarest of all."""
-        distinct = list(dict.fromkeys(terms))
-        storable = _storable(distinct)
-        df = dict(
-            self._db.run(
-                lambda c: c.execute(
-                    "SELECT term, df FROM terms WHERE term = ANY(%s)", (storable,)
-                ).fetchall()
-            )
-        )
-        total = self.statistics.chunk_count
-        return {
-            t: float(np.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)))
-            for t in distinct
-        }
+
+        def read(conn) -> dict[str, float]:
+            view = self._views.current
+            info = self._terms(terms)
+            return {
+                t: self._weight(info[t][1] if info.get(t) else 0, view)
+                for t in dict.fromkeys(terms)
+            }
+
+        return self._db.run(read)
 
     def coverage(self, weights: dict[str, float], rows: list[int]) -> np.ndarray:
         """For each of `rows`, the share of the terms' total weight its passage contains."""
@@ -499,15 +602,20 @@ class PgLexical:
         found = np.zeros(len(rows))
         if total <= 0 or not rows:
             return found
-        pairs = self._db.run(
-            lambda c: c.execute(
-                "SELECT p.row_id, t.term FROM postings p JOIN terms t ON t.term_id = p.term_id "
-                "WHERE t.term = ANY(%s) AND p.row_id = ANY(%s)",
-                (_storable(weights), _rows(rows)),
+
+        def read(conn) -> list[tuple[int, str]]:
+            info = self._terms(weights)
+            term_of = {info[t][0]: t for t in weights if info.get(t)}
+            if not term_of:
+                return []
+            found = conn.execute(
+                "SELECT row_id, term_id FROM postings WHERE term_id = ANY(%s) AND row_id = ANY(%s)",
+                (list(term_of), _rows(rows)),
             ).fetchall()
-        )
+            return [(row, term_of[term_id]) for row, term_id in found]
+
         position = {row: i for i, row in enumerate(rows)}
-        for row, term in pairs:
+        for row, term in self._db.run(read):
             found[position[row]] += weights[term]
         return found / total
 
@@ -553,38 +661,37 @@ class PgDense:
 
 
 class PgSnapshots:
-    """Runs each read of a SearchIndex in one snapshot and, when the published version has
-    changed since the last read, reloads what the index caches (documents, lexicon, model
-    settings) from that same snapshot first."""
+    """Runs each read of a SearchIndex in one snapshot, with the view of the version that
+    snapshot sees (loaded from the same snapshot the first time it is seen)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, views: _Views):
         self.db = db
-        self.version: int | None = None
+        self.views = views
         self._lock = threading.Lock()
-
-    def state(self, conn) -> tuple[int, dict, int, int]:
-        row = conn.execute(
-            "SELECT version, manifest, chunk_count, total_length FROM index_state"
-        ).fetchone()
-        if row is None:
-            raise IndexUnavailable(
-                f"Det finns inget index i databasen {self.db.where} än. Bygg det först: "
-                "strategisok index [KORPUSMAPP] --database …"
-            )
-        return row
 
     def __call__(self, index, fn: Callable[[], T]) -> T:
         def read(conn):
-            version, manifest, chunk_count, total_length = self.state(conn)
-            if version != self.version:
+            state = _CURRENT.get().state
+            if state is None:
+                raise IndexUnavailable(
+                    f"Det finns inget index i databasen {self.db.where} än. Bygg det först: "
+                    "strategisok index [KORPUSMAPP] --database …"
+                )
+            view = self.views.by_version.get(state[0])
+            if view is None:
                 with self._lock:
-                    if version != self.version:
-                        self._reload(index, conn, version, manifest, chunk_count, total_length)
-            return fn()
+                    view = self.views.by_version.get(state[0]) or self._load(conn, state)
+                    self._adopt(index, view)
+            token = _VIEW.set(view)
+            try:
+                return fn()
+            finally:
+                _VIEW.reset(token)
 
         return self.db.run(read)
 
-    def _reload(self, index, conn, version, manifest, chunk_count, total_length) -> None:
+    def _load(self, conn, state) -> _View:
+        version, manifest, chunk_count, total_length = state
         stems = conn.execute(
             "SELECT stem FROM stems WHERE count >= %s AND length(stem) >= %s",
             (LEXICON_MIN_COUNT, PART_MIN_CHARS),
@@ -592,18 +699,30 @@ class PgSnapshots:
         documents = {
             d.source: d
             for d in (
-                _document(r) for r in conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents")
+                _document(r)
+                for r in conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents ORDER BY source")
             )
         }
-        model = manifest["model"]
+        view = _View(
+            version,
+            manifest,
+            documents,
+            Analyzer(s for (s,) in stems),
+            chunk_count,
+            total_length,
+        )
+        self.views.add(view)
+        return view
+
+    def _adopt(self, index, view: _View) -> None:
+        """Point the index's model settings at the newest version (a new model is loaded
+        when a rebuild changed it)."""
+        newest = self.views.newest
+        model = newest.manifest["model"]
         if index.embedder is None or index.embedder.model_id != model["id"]:
             index.embedder = Embedder(model["id"], index.device)
         index.dense.dimension = model["dimension"]
-        index.lexical.analyzer = Analyzer(s for (s,) in stems)
-        index.lexical.statistics = _Statistics(chunk_count, total_length)
-        index.manifest = manifest
-        index._documents = documents
-        self.version = version
+        index.manifest = newest.manifest
 
 
 def open_database_index(url: str, device: str = "cpu", weights=None):
@@ -613,17 +732,18 @@ def open_database_index(url: str, device: str = "cpu", weights=None):
 
     db = shared_database(url)
     db.check()
-    snapshots = PgSnapshots(db)
+    views = _Views()
     index = SearchIndex(
         build_dir=db.where,
         manifest={},
         store=PgStore(db),
         dense=PgDense(db, 0),
-        lexical=PgLexical(db, Analyzer(), _Statistics()),
+        lexical=PgLexical(db, views),
         embedder=None,
         weights=weights,  # None: tuned for the model in the manifest (SearchIndex)
+        _documents=_Documents(views),
         device=device,
-        reader=snapshots,
+        reader=PgSnapshots(db, views),
     )
     index.documents()  # loads the published state, or raises when there is none
     return index
