@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # The top and bottom 12 % of a page hold headers and footers (Word and LibreOffice put them
 # within 2.5 cm of the edge of an A4 page: 8.4 %).
@@ -28,6 +28,7 @@ _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _REFERENCE = re.compile(r"^\d{1,3}$")
 # "1Jfr artikel 36": a footnote's number glued to its first word.
 _FOOTNOTE_NUMBER = re.compile(r"^(\d{1,3})(?=[A-ZÅÄÖ])")
+_FOOTNOTE_START = re.compile(r"^(\d{1,3}) ")
 _PAGE_NUMBER = re.compile(
     r"^(?:(?:sida|sid|s\.|page)\s*\d+\s*(?:\(\s*\d+\s*\)|(?:av|/|of)\s*\d+)?"
     r"|\d+\s*(?:\(\s*\d+\s*\)|(?:av|/)\s*\d+)|[-–—]?\s*\d{1,3}\s*[-–—]?)$",
@@ -39,14 +40,14 @@ _PAGE_NUMBER = re.compile(
 class Line:
     """One line of a page as pypdf lays it out: its text, the baseline height of its first
     run (PDF units from the page's bottom), the type size most of its characters have, and
-    whether most of them are bold. `lead_reference` is a footnote number set small at the
-    start of the line."""
+    whether most of them are bold. `references` are the spans (start, end, number) of small
+    digits glued to a word: footnote references, or exponents."""
 
     text: str
     y: float
     size: float
     bold: bool = False
-    lead_reference: str | None = None
+    references: tuple[tuple[int, int, str], ...] = ()
     x: float = 0.0
 
 
@@ -125,23 +126,20 @@ def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool, float]]) -> l
         dominant = sizes.most_common(1)[0][0] if sizes else 0.0
         total = sum(sizes.values()) or 1
         first = next(p for p in pieces if p[0].strip())
-        # Small digits glued to the end of a word are a footnote reference; small digits
-        # opening the line are a footnote's own number.
-        kept: list[str] = []
-        lead = None
-        for index, (piece, _, size, _, _) in enumerate(pieces):
+        # Small digits glued to the end of a word may be a footnote reference ("planen2."):
+        # their place is kept, and `lay_out` drops them where the page has that footnote
+        # (elsewhere they are exponents and units: "km2", "r2").
+        body = ""
+        references: list[tuple[int, int, str]] = []
+        for piece, _, size, _, _ in pieces:
             stripped = piece.strip()
             small = dominant and size < _SUPERSCRIPT_SIZE * dominant
-            if small and _REFERENCE.match(stripped):
-                before = "".join(kept)
-                if not before.strip() and lead is None:
-                    lead = stripped
-                    continue
-                if before and not before[-1].isspace() and index > 0:
-                    continue
-            kept.append(piece)
-        body = "".join(kept)
-        lines.append(Line(body.rstrip("\n"), first[1], dominant, bold * 2 > total, lead, first[4]))
+            if small and _REFERENCE.match(stripped) and body and not body[-1].isspace():
+                start = len(body) + piece.index(stripped)
+                references.append((start, start + len(stripped), stripped))
+            body += piece
+        body = body.rstrip("\n")
+        lines.append(Line(body, first[1], dominant, bold * 2 > total, tuple(references), first[4]))
         pieces.clear()
 
     for run in runs:
@@ -210,6 +208,23 @@ def find_furniture(pages: Sequence[PageLines]) -> list[set[int]]:
     return found
 
 
+def _can_be_heading(text: str) -> bool:
+    """Large or bold text that reads as a heading: words, not a formula or a lead-in."""
+    letters = sum(c.isalpha() for c in text)
+    return letters >= 3 and letters * 2 >= len(text.replace(" ", "")) and text[-1] not in ",;:"
+
+
+def _without_references(line: Line, numbers: set[str]) -> Line:
+    """The line without the footnote references whose footnotes are on its page."""
+    spans = [(start, end) for start, end, number in line.references if number in numbers]
+    if not spans:
+        return line
+    text = line.text
+    for start, end in reversed(spans):
+        text = text[:start] + text[end:]
+    return replace(line, text=text, references=())
+
+
 def _flush_group(
     group: list[Line], page: int, groups: list[tuple[int, int, str, float, bool]], out: list[str]
 ) -> None:
@@ -260,20 +275,25 @@ def lay_out(pages: Sequence[PageLines], outline: dict[str, int] | None = None) -
             below = lowest_body is not None and line.y < lowest_body and _has_positions(page)
             if small and below:
                 text = _FOOTNOTE_NUMBER.sub(r"\1 ", " ".join(line.text.split()), count=1)
-                if line.lead_reference is not None or not notes:
-                    number_text = line.lead_reference
-                    notes.append(f"{number_text} {text}" if number_text else text)
+                if _FOOTNOTE_START.match(text) or not notes:
+                    notes.append(text)
                 else:
                     notes[-1] += " " + text
                 continue
             kept.append(line)
         page_footnotes.append(tuple(notes))
+        numbers = {m.group(1) for m in map(_FOOTNOTE_START.match, notes) if m}
+        kept = [_without_references(line, numbers) for line in kept]
 
         out: list[str] = []
         group: list[Line] = []
 
+        # Bold cells of a table row share their baseline with the row's other cells; a
+        # heading stands alone on its line (in columns, the other column may share it).
+        baselines = Counter(round(line.y) for line in kept if line.text.strip())
+        columns = _column_line_length(page, body_size) is not None
         for line in kept:
-            if is_heading_style(line):
+            if is_heading_style(line) and (columns or baselines[round(line.y)] == 1):
                 previous = group[-1] if group else None
                 continues = (
                     previous is not None
@@ -303,6 +323,7 @@ def lay_out(pages: Sequence[PageLines], outline: dict[str, int] | None = None) -
             title = groups[0][2]
             groups = groups[1:]
     headings: dict[str, int] = {}
+    groups = [group for group in groups if _can_be_heading(group[2])]
     sizes = sorted({(round(size, 1), bold) for _, _, _, size, bold in groups}, reverse=True)
     for _, _, text, size, bold in groups:
         key = " ".join(text.split()).casefold()

@@ -47,7 +47,7 @@ PAGES = [
                 top=680,
             ),
         ],
-        [Line("Prop. 2013/14:256, bet. 2013/14:CU1.", 80, 8, lead_reference="1")],
+        [Line("1Prop. 2013/14:256, bet. 2013/14:CU1.", 80, 8)],
     ),
     page(
         2,
@@ -129,3 +129,21 @@ def test_two_columns_give_the_column_width():
     right = [Line(t.text, t.y, t.size, x=300) for t in body_lines(["bygger en station"] * 6)]
     layout = lay_out([PageLines((*left, *right), 0, 842)])
     assert layout.line_lengths == (len("Stöd får lämnas till den som"),)
+
+
+def test_superscript_digits_go_only_where_the_page_has_that_footnote():
+    body = body_lines(["Parken blir 4 000 km2 stor enligt planen2.", "Mer text följer här."])
+    text = body[0].text
+    exponent, reference = text.index("km2") + 2, text.index("planen2") + 6
+    spans = ((exponent, exponent + 1, "2"), (reference, reference + 1, "2"))
+    referenced = (Line(text, body[0].y, BODY, references=spans),)
+    note = Line("3Bullerutredning av Akustikkonsulten AB.", 80, 8)
+    layout = lay_out([PageLines((*referenced, body[1], note), 0, 842)])
+    # Footnote 3 is on the page, so "3" references would go; these "2"s stay.
+    assert layout.pages[0].split("\n")[0] == text
+    assert layout.footnotes == (("3 Bullerutredning av Akustikkonsulten AB.",),)
+    note = Line("2Bullerutredning av Akustikkonsulten AB.", 80, 8)
+    layout = lay_out([PageLines((*referenced, body[1], note), 0, 842)])
+    assert layout.pages[0].split("\n")[0] == "Parken blir 4 000 km stor enligt planen."
+    without = lay_out([PageLines((*referenced, body[1]), 0, 842)])
+    assert without.pages[0].split("\n")[0] == "Parken blir 4 000 km2 stor enligt planen2."
