@@ -800,8 +800,21 @@ def build_database_index(
                 f"Ett annat indexeringskommando skriver redan till databasen {where}; vänta "
                 "tills det är klart och försök igen."
             )
-        migrate(conn, where)
-        report = _write(conn, corpus_dir, where, config, progress)
+        try:
+            migrate(conn, where)
+            report = _write(conn, corpus_dir, where, config, progress)
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
+            raise IndexUnavailable(
+                f"Användaren i {where} får inte skriva indexet ({str(exc).splitlines()[0]}). "
+                "Indexera med den roll som äger Strategisöks tabeller; appservrarnas "
+                "läsroll kan bara söka."
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise IndexUnavailable(
+                f"Förbindelsen med databasen {where} bröts under indexeringen "
+                f"({str(exc).splitlines()[0]}); inget av det nya publicerades och det "
+                "tidigare indexet gäller. Kör kommandot igen."
+            ) from exc
     report.seconds = time.perf_counter() - started
     return report
 

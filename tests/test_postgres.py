@@ -199,3 +199,56 @@ def test_a_restarted_server_is_retried(tmp_path, pg_url, pg_server):
         restart.join()
     with pytest.raises(IndexUnavailable):
         SearchIndex.open(_with(pg_url, port="1"))
+
+
+CITY_SETUP = """
+CREATE ROLE strategisok_index LOGIN PASSWORD 'skriv';
+CREATE ROLE strategisok_app LOGIN PASSWORD 'las';
+ALTER ROLE strategisok_app SET default_transaction_read_only = on;
+CREATE DATABASE strategisok_stad OWNER strategisok_index;
+"""
+CITY_DATABASE_SETUP = """
+CREATE EXTENSION vector;
+GRANT CONNECT ON DATABASE strategisok_stad TO strategisok_app;
+GRANT USAGE ON SCHEMA public TO strategisok_app;
+ALTER DEFAULT PRIVILEGES FOR ROLE strategisok_index IN SCHEMA public
+    GRANT SELECT ON TABLES TO strategisok_app;
+"""
+
+
+def test_the_readme_roles_index_with_one_and_serve_read_only_with_the_other(
+    tmp_path, pg_server, capsys
+):
+    """README's set-up for city IT, as written: an owner role that indexes and a read-only
+    role for the app servers, which can search but not write."""
+
+    def run_as_admin(script: str, dbname: str | None = None) -> None:
+        url = _with(pg_server.url, dbname=dbname) if dbname else pg_server.url
+        with psycopg.connect(url, autocommit=True) as admin:
+            for statement in filter(str.strip, script.split(";")):
+                admin.execute(statement)
+
+    def drop() -> None:
+        run_as_admin(
+            "DROP DATABASE IF EXISTS strategisok_stad WITH (FORCE);"
+            "DROP ROLE IF EXISTS strategisok_app; DROP ROLE IF EXISTS strategisok_index"
+        )
+
+    drop()
+    run_as_admin(CITY_SETUP)
+    run_as_admin(CITY_DATABASE_SETUP, "strategisok_stad")
+    writer = _with(
+        pg_server.url, user="strategisok_index", password="skriv", dbname="strategisok_stad"
+    )
+    reader = _with(pg_server.url, user="strategisok_app", password="las", dbname="strategisok_stad")
+    try:
+        corpus = _corpus(tmp_path)
+        assert main(["index", str(corpus), "--database", writer, "--quiet"]) == 0
+        capsys.readouterr()
+        assert main(["search", QUESTION, "--database", reader, "--json"]) == 0
+        assert SEED.name in capsys.readouterr().out
+        assert main(["index", str(corpus), "--database", reader, "--quiet"]) == 1
+        err = capsys.readouterr().err
+        assert "får inte skriva indexet" in err and "Traceback" not in err
+    finally:
+        drop()
