@@ -246,6 +246,7 @@ def reflow_paragraphs(
     is_heading_line: Callable[[str], bool] = lambda line: False,
     could_be_heading: Callable[[str], bool] = lambda line: False,
     narrow_columns: bool = False,
+    is_table_row: Callable[[str], bool] = lambda line: False,
 ) -> list[str]:
     """Re-flow one page of extracted lines into paragraphs.
 
@@ -255,7 +256,8 @@ def reflow_paragraphs(
     within the paragraph. A line for which `is_heading_line` is true always stands alone; so
     does a line for which `could_be_heading` is true when it opens a paragraph and a
     full-width line of body text follows it. With `narrow_columns` the typical length is a
-    measured column width and is trusted however short.
+    measured column width and is trusted however short. Lines for which `is_table_row` is
+    true (a PDF table's rows) form a paragraph of their own, one row per line.
     """
     typical = typical_length if typical_length is not None else typical_line_length(text)
     typical = max(typical, _MIN_COLUMN_LENGTH if narrow_columns else _MIN_TYPICAL_LENGTH)
@@ -270,11 +272,22 @@ def reflow_paragraphs(
         current = ""
 
     lines = [line.strip() for line in text.split("\n")]
+    in_table = False
     for i, line in enumerate(lines):
         following = lines[i + 1] if i + 1 < len(lines) else ""
         if not line:
             flush()
+            in_table = False
             continue
+        if is_table_row(line):
+            if not in_table:
+                flush()
+            current = f"{current}\n{line}" if current else line
+            in_table = True
+            continue
+        if in_table:
+            flush()
+            in_table = False
         standalone = is_heading_line(line) or (
             not current
             and not _is_full_line(line, typical)

@@ -166,6 +166,10 @@ def blocks_from_pages(
     def heading_test(line: str) -> bool:
         return normalise_heading(line) in known or is_known_heading(line)
 
+    def table_row(line: str) -> bool:
+        # Only a PDF's layout marks table rows (with " | " between cells).
+        return line_lengths is not None and " | " in line
+
     paragraphs: list[Block] = []
     for index, page in enumerate(cleaned):
         number = index + 1 if numbered else None
@@ -173,7 +177,7 @@ def blocks_from_pages(
         could_be = heading_test if typographic_headings else looks_like_heading
         column = line_lengths[index] if line_lengths and index < len(line_lengths) else None
         for text in reflow_paragraphs(
-            page, column or typical, strong, could_be, column is not None
+            page, column or typical, strong, could_be, column is not None, table_row
         ):
             paragraphs.append(Block("paragraph", text, page=number, page_label=label))
     blocks, found_title = build_blocks(

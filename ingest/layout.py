@@ -49,6 +49,9 @@ class Line:
     bold: bool = False
     references: tuple[tuple[int, int, str], ...] = ()
     x: float = 0.0
+    cells: tuple[tuple[float, str], ...] = ()
+    """Where pypdf put a gap between runs (a lone space run), the line's parts and their
+    left edges: cells, when the lines around it share those edges."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,17 @@ def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool, float]]) -> l
                 references.append((start, start + len(stripped), stripped))
             body += piece
         body = body.rstrip("\n")
-        lines.append(Line(body, first[1], dominant, bold * 2 > total, tuple(references), first[4]))
+        lines.append(
+            Line(
+                body,
+                first[1],
+                dominant,
+                bold * 2 > total,
+                tuple(references),
+                first[4],
+                _cells(pieces),
+            )
+        )
         pieces.clear()
 
     for run in runs:
@@ -154,6 +167,52 @@ def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool, float]]) -> l
     if pieces:
         finish()
     return lines
+
+
+def _cells(pieces: Sequence[tuple[str, float, float, bool, float]]) -> tuple:
+    cells: list[tuple[float, str]] = []
+    current: list[str] = []
+    start = pieces[0][4] if pieces else 0.0
+    for piece, _, _, _, x in pieces:
+        if piece and not piece.strip() and current:
+            cells.append((start, "".join(current)))
+            current, start = [], x
+            continue
+        if not current:
+            start = x
+        current.append(piece)
+    if current:
+        cells.append((start, "".join(current)))
+    cells = [(x, " ".join(text.split())) for x, text in cells if text.strip()]
+    return tuple(cells) if len(cells) >= 2 else ()
+
+
+_MAX_CELL_CHARS = 40
+
+
+def _table_rows(lines: list[Line]) -> list[Line]:
+    """Lines whose cells start at the same left edges as a neighbouring line's are rows of a
+    table: their cells are joined with " | " so that a row reads as one."""
+
+    def edges(line: Line) -> tuple[float, ...] | None:
+        if not line.cells or any(len(text) > _MAX_CELL_CHARS for _, text in line.cells):
+            return None
+        return tuple(x for x, _ in line.cells[1:])
+
+    def same(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> bool:
+        return (
+            a is not None and b is not None and len(a) == len(b)
+            and all(abs(p - q) < 1.5 for p, q in zip(a, b, strict=True))
+        )  # fmt: skip
+
+    marks = [edges(line) for line in lines]
+    result = []
+    for i, line in enumerate(lines):
+        neighbours = [marks[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+        if marks[i] is not None and any(same(marks[i], other) for other in neighbours):
+            line = replace(line, text=" | ".join(text for _, text in line.cells), references=())
+        result.append(line)
+    return result
 
 
 def _key(text: str) -> str:
@@ -283,7 +342,7 @@ def lay_out(pages: Sequence[PageLines], outline: dict[str, int] | None = None) -
             kept.append(line)
         page_footnotes.append(tuple(notes))
         numbers = {m.group(1) for m in map(_FOOTNOTE_START.match, notes) if m}
-        kept = [_without_references(line, numbers) for line in kept]
+        kept = _table_rows([_without_references(line, numbers) for line in kept])
 
         out: list[str] = []
         group: list[Line] = []

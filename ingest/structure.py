@@ -133,6 +133,13 @@ _LETTERHEAD_LABEL = re.compile(
 )
 
 
+# "Anders Hallberg Exploateringsnämnden": a letterhead row (handläggare and recipient).
+_PERSON_AND_ORGANISATION = re.compile(
+    r"^[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖÉ][a-zåäöéü]+)? [A-ZÅÄÖÉ][\wåäö-]+ "
+    r"[A-ZÅÄÖ][\wåäö-]*(?:nämnden|förvaltningen|kontoret|departementet|styrelsen)$"
+)
+
+
 def looks_like_title(line: str) -> bool:
     """A line that can be a document title: 3–25 words, capitalised, not ending in a comma,
     colon or semicolon, and not a letterhead line (labels, dates, phone numbers, e-mail)."""
@@ -144,7 +151,9 @@ def looks_like_title(line: str) -> bool:
         and line[0].isupper()
         and line[-1] not in ",;:."
         and "@" not in line
+        and " | " not in line
         and not _LETTERHEAD_LABEL.match(line)
+        and not _PERSON_AND_ORGANISATION.match(line)
         and not _KNOWN_HEADINGS.match(line)
         and not is_strong_heading(line)
         and sum(c.isdigit() for c in line) < len(line) / 3

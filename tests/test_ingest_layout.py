@@ -147,3 +147,24 @@ def test_superscript_digits_go_only_where_the_page_has_that_footnote():
     assert layout.pages[0].split("\n")[0] == "Parken blir 4 000 km stor enligt planen."
     without = lay_out([PageLines((*referenced, body[1]), 0, 842)])
     assert without.pages[0].split("\n")[0] == "Parken blir 4 000 km2 stor enligt planen2."
+
+
+def test_table_rows_keep_their_cells_apart_row_by_row():
+    def row(y: float, cells: list[str]) -> Line:
+        starts = (85.0, 191.0, 298.0, 404.0)
+        return Line(" ".join(cells), y, 9.5, cells=tuple(zip(starts, cells, strict=True)))
+
+    table = [
+        row(495, ["Plan", "Antagen", "Laga kraft", "Användning"]),
+        row(484, ["Dp 1994-07734", "1995", "1995", "Industri"]),
+        row(473, ["Dp 1998-11290", "1999", "2000", "Industri"]),
+    ]
+    text = ["Planerna medger endast industri och kontor, vilket inte längre motsvarar"] * 3
+    lines = (*body_lines(text), *table)
+    layout = lay_out([PageLines(lines, 0, 842)])
+    blocks, _, _ = blocks_from_pages(layout.pages, line_lengths=layout.line_lengths)
+    assert blocks[-1].text == (
+        "Plan | Antagen | Laga kraft | Användning\n"
+        "Dp 1994-07734 | 1995 | 1995 | Industri\n"
+        "Dp 1998-11290 | 1999 | 2000 | Industri"
+    )
