@@ -3,7 +3,8 @@ multilingual-e5-small at the same corpus size — with the ratio of each measure
 plainly labelled extrapolation of the e5 build to bigger corpora from its measured
 throughput (linear in passages: embedding dominates it).
 
-    python -m bench.compare bench/results/A.json bench/results/B.json [--size 1000]
+    python -m bench.compare bench/results/A.json bench/results/B.json
+    python -m bench.compare --models strategisok-sv-static multilingual-e5-small --sizes 1000
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def extrapolation(results: dict, label: str) -> list[str]:
     per_doc = passages / documents
     lines = []
     for docs in BIGGER.values():
+        if docs <= documents:
+            continue
         estimate = docs * per_doc
         seconds = estimate / pps + rest_per_doc * docs
         lines.append(
@@ -92,20 +95,34 @@ def extrapolation(results: dict, label: str) -> list[str]:
     return lines
 
 
+def result_path(model: str, sizes: str) -> Path:
+    """Where `bench.bench --model MODEL --sizes SIZES` writes its results (its default name)."""
+    from bench.bench import RESULTS, _slug
+
+    return RESULTS / f"bench-{_slug(model).rsplit('-', 1)[0]}-{sizes.replace(',', '-')}.json"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("first", type=Path)
-    parser.add_argument("second", type=Path)
-    parser.add_argument("--size", default="1000", help="corpus size label to compare")
+    parser.add_argument("results", nargs="*", type=Path, help="two results files")
+    parser.add_argument("--models", nargs=2, metavar="MODEL", help="or two models' latest runs")
+    parser.add_argument("--sizes", default="1000", help="the runs' --sizes (with --models)")
     args = parser.parse_args(argv)
-    missing = [p for p in (args.first, args.second) if not p.is_file()]
+    if args.models:
+        paths = [result_path(m, args.sizes) for m in args.models]
+    elif len(args.results) == 2:
+        paths = args.results
+    else:
+        parser.error("give two results files or --models A B")
+    missing = [p for p in paths if not p.is_file()]
     if missing:
         print(f"bench.compare: {missing[0]} saknas; kör make bench först.", file=sys.stderr)
         return 1
-    a, b = (json.loads(p.read_text(encoding="utf-8")) for p in (args.first, args.second))
-    print(side_by_side(a, b, args.size))
-    for line in extrapolation(b, args.size):
-        print(line)
+    a, b = (json.loads(p.read_text(encoding="utf-8")) for p in paths)
+    for label in [x for x in a.get("sizes", {}) if x in b.get("sizes", {})]:
+        print(side_by_side(a, b, label) + "\n")
+        for line in extrapolation(b, label):
+            print(line)
     return 0
 
 
