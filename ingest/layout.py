@@ -239,10 +239,11 @@ def _has_positions(page: PageLines) -> bool:
     return len({round(line.y) for line in page.lines if line.text.strip()}) >= 2
 
 
-def find_furniture(pages: Sequence[PageLines]) -> list[set[int]]:
+def find_furniture(pages: Sequence[PageLines], body_size: float = 0.0) -> list[set[int]]:
     """Per page, the indexes of its furniture lines: lines in the top or bottom band that
-    recur (digits aside) in that band on at least half of the pages, and at least two, and
-    page-number lines in the band."""
+    recur (digits aside) in that band on at least half of the pages, and at least two;
+    page-number lines in the band; and the small print at the very edge of a page (a
+    first page's own address footer, a one-page letter's header), see `_edge_print`."""
     counts: Counter[str] = Counter()
     for page in pages:
         if _has_positions(page):
@@ -263,8 +264,46 @@ def find_furniture(pages: Sequence[PageLines]) -> list[set[int]]:
                     continue
                 if counts[_key(line.text)] >= threshold or _PAGE_NUMBER.match(line.text.strip()):
                     drop.add(i)
+            if body_size:
+                drop |= _edge_print(page, body_size)
         found.append(drop)
     return found
+
+
+_EDGE = 0.08
+
+
+def _edge_print(page: PageLines, body_size: float) -> set[int]:
+    """Lines set smaller than the body in the outer 8 % of the page, contiguous from the
+    edge inwards: a footer or header. A footnote (a small number opening it) and the lines
+    that continue one are never among them."""
+    filled = [(i, line) for i, line in enumerate(page.lines) if line.text.strip()]
+    small = _FOOTNOTE_SIZE * body_size
+    found: set[int] = set()
+    upwards = sorted(filled, key=lambda item: item[1].y)
+    for position, (i, line) in enumerate(upwards):
+        if (line.y - page.bottom) > _EDGE * page.height or line.size > small:
+            break
+        if _starts_footnote(line.text):
+            break
+        above = upwards[position + 1][1] if position + 1 < len(upwards) else None
+        if (
+            above is not None
+            and _starts_footnote(above.text)
+            and above.y - line.y <= 1.6 * max(line.size, 1.0)
+        ):
+            break  # the second line of a footnote
+        found.add(i)
+    top = page.bottom + page.height
+    for i, line in sorted(filled, key=lambda item: -item[1].y):
+        if (top - line.y) > _EDGE * page.height or line.size > small:
+            break
+        found.add(i)
+    return found
+
+
+def _starts_footnote(text: str) -> bool:
+    return bool(_FOOTNOTE_START.match(text.strip()) or _FOOTNOTE_NUMBER.match(text.strip()))
 
 
 def _can_be_heading(text: str) -> bool:
@@ -304,7 +343,7 @@ def lay_out(pages: Sequence[PageLines], outline: dict[str, int] | None = None) -
     where it names a heading. Returns a `Layout`.
     """
     body_size = _body_size(pages)
-    furniture_indexes = find_furniture(pages)
+    furniture_indexes = find_furniture(pages, body_size)
     furniture: dict[str, str] = {}
     page_texts: list[str] = []
     page_footnotes: list[tuple[str, ...]] = []

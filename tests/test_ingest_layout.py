@@ -168,3 +168,22 @@ def test_table_rows_keep_their_cells_apart_row_by_row():
         "Dp 1994-07734 | 1995 | 1995 | Industri\n"
         "Dp 1998-11290 | 1999 | 2000 | Industri"
     )
+
+
+def test_small_print_at_the_edge_of_a_one_page_letter_is_furniture():
+    lines = (
+        Line("Exploateringskontoret", 815, 8),
+        *body_lines(["Kontoret har inget att erinra mot förslaget till detaljplan."] * 4),
+        Line("1Prop. 2013/14:256, bet. 2013/14:CU1 om en ny ordning för", 60, 8),
+        Line("kommunal planering.", 51, 8),
+        Line("Box 8312, 104 20 Stockholm. Telefon 08-508 260 00. www.stockholm.se", 25, 7),
+    )
+    layout = lay_out([PageLines(lines, 0, 842)])
+    assert "Exploateringskontoret" not in layout.pages[0] and "Box 8312" not in layout.pages[0]
+    assert set(layout.furniture) == {
+        "Exploateringskontoret",
+        "Box 8312, 104 20 Stockholm. Telefon 08-508 260 00. www.stockholm.se",
+    }
+    assert layout.footnotes == (
+        ("1 Prop. 2013/14:256, bet. 2013/14:CU1 om en ny ordning för kommunal planering.",),
+    )
