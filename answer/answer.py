@@ -10,7 +10,7 @@ import numpy as np
 from index import Filters, Hit, Mode, SearchIndex
 
 from .followup import Reading, read_conversation
-from .found import Evidence, is_found
+from .found import Evidence, FoundThresholds, is_found
 from .lead import LEAD_PASSAGES, asks_for, candidates, choose_lead, holds, prescore, shortlist
 from .vectors import embed_cached
 
@@ -120,7 +120,7 @@ def answer_question(
         kind_held=1.0 if kind == "any" else max(holds(kind, c.text, reading.asked) for c in found),
         missing_rare=max(missing, default=0.0),
     )
-    if not is_found(evidence):
+    if not is_found(evidence, FoundThresholds.for_model(index.embedder.model_id)):
         return _not_found(reading, kind, evidence)
     lead_hit = top[lead.passage]
     sources = [h for h in hits[:k] if h is lead_hit or h.relevance >= evidence.relevance / 2]

@@ -5,7 +5,10 @@ documents use is still answered and a question about something they never mentio
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -28,16 +31,41 @@ class Evidence:
     a near miss names something specific that the passage does not mention."""
 
 
+CALIBRATION = Path(__file__).with_name("calibration.json")
+"""Thresholds per embedding model, written by `python -m bench.calibrate --write`."""
+
+
 @dataclass(frozen=True)
 class FoundThresholds:
-    """Calibrated with `make eval` (bench/calibrate.py) on the dev and seed questions and
-    tests/data/unanswerable_questions.jsonl."""
+    """When the documents answer a question: its rare words are covered and few of them are
+    words the corpus never uses — or a sentence is close enough in meaning that the words
+    do not matter (a synonym is never a reason to refuse). Similarity is on the model's own
+    cosine scale, so it is calibrated per model (bench/calibrate.py); a model without a
+    calibration decides on the words alone."""
 
     relevance: float = 0.35
-    similarity: float = 1.0
-    """A sentence this close in meaning answers even when the words differ (synonyms)."""
+    """Least share of the question's rare-word weight that one top passage contains."""
+    similarity: float | None = None
+    """Cosine of the best candidate sentence at which the words no longer matter."""
+    unknown: float = 1.0
+    """Largest share of the question's rare-word weight in words no passage uses."""
+
+    @classmethod
+    def for_model(cls, model_id: str) -> FoundThresholds:
+        stored = _calibration().get(model_id)
+        return cls(**stored) if stored else cls()
+
+
+@functools.cache
+def _calibration() -> dict[str, dict]:
+    try:
+        return json.loads(CALIBRATION.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def is_found(evidence: Evidence, thresholds: FoundThresholds | None = None) -> bool:
     t = thresholds or FoundThresholds()
-    return evidence.relevance >= t.relevance or evidence.similarity >= t.similarity
+    if t.similarity is not None and evidence.similarity >= t.similarity:
+        return True
+    return evidence.relevance >= t.relevance and evidence.unknown <= t.unknown

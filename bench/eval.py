@@ -23,9 +23,10 @@ from app.evaluation import (
     refused_share,
 )
 from bench.baselines import BM25Baseline, DenseBaseline, read_corpus
-from bench.calibrate import calibrate, rates_at
+from bench.calibrate import evidence_of
+from bench.calibrate import report as calibration_report
 from bench.corpora import DEV_QUESTIONS, ROOT, dev_corpus, shared_missing_reason
-from index import MODES, RELEVANCE_THRESHOLD, IndexConfig, SearchIndex, build_index
+from index import MODES, IndexConfig, SearchIndex, build_index
 from index.embedder import DEFAULT_MODEL, MINILM, SWEDISH_STATIC, Embedder, resolve_model
 
 CACHE = ROOT / ".cache" / "eval"
@@ -148,11 +149,10 @@ def main() -> int:
         results["dev"].update(baselines(corpus_dir, questions, MINILM))
     if SEED_QUESTIONS.exists():
         results["seed"] = evaluate(index, read_questions(SEED_QUESTIONS), list(MODES))
-    answerable = [q.q for q in questions]
+    answerable = questions + read_questions(CONVERSATIONS)
     if SEED_QUESTIONS.exists():
-        answerable += [q.q for q in read_questions(SEED_QUESTIONS)]
+        answerable += read_questions(SEED_QUESTIONS)
     unanswerable_questions = read_questions(UNANSWERABLE, need_target=False)
-    unanswerable = [q.q for q in unanswerable_questions]
     answers = {
         "dev": evaluate_answers(index, questions),
         "conversations": evaluate_answers(index, read_questions(CONVERSATIONS)),
@@ -160,10 +160,9 @@ def main() -> int:
     }
     if SEED_QUESTIONS.exists():
         answers["seed"] = evaluate_answers(index, read_questions(SEED_QUESTIONS))
-    threshold = {
-        "calibrated": calibrate(index, answerable, unanswerable),
-        "in_use": rates_at(index, answerable, unanswerable, RELEVANCE_THRESHOLD),
-    }
+    threshold = calibration_report(
+        args.model, evidence_of(index, answerable), evidence_of(index, unanswerable_questions)
+    )
 
     for name, report_ in results.items():
         print(f"\n== {name}: {args.questions if name == 'dev' else SEED_QUESTIONS} ==")
@@ -173,12 +172,20 @@ def main() -> int:
     print("samtal:\n" + format_answer_table(answers["conversations"]))
     if "seed" in answers:
         print("seed:\n" + format_answer_table(answers["seed"]))
-    print('\n== relevanströskel ("hittade inget") ==')
-    for name, rates in threshold.items():
+    print(
+        f'\n== "hittade inget": {threshold["answerable"]} besvarbara (dev, seed, samtal), '
+        f"{threshold['unanswerable']} obesvarbara =="
+    )
+    for name in ("in_use", "calibrated", "cross_validated"):
+        rates = threshold[name]
+        limits = (
+            f"relevans ≥ {rates['relevance']:.3f}, okända ord ≤ {rates['unknown']:.2f}, "
+            f"likhet ≥ {rates['similarity'] if rates['similarity'] is not None else '–'}: "
+            if "relevance" in rates
+            else "(trösklar valda på 4/5, mätt på resten): "
+        )
         print(
-            f"{name:<11} tröskel {rates['threshold']:.3f}: besvarbara som behålls "
-            f"{rates['answerable_kept']:.2f}, obesvarbara som avvisas "
-            f"{rates['unanswerable_rejected']:.2f}"
+            f"{name:<16} {limits}besvarade {rates['answered']:.3f}, avvisade {rates['refused']:.3f}"
         )
     print(f"\n({time.perf_counter() - started:.0f} s)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
