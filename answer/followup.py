@@ -96,9 +96,17 @@ class FollowUpThresholds:
     """A word at least this rare (IDF relative to an unknown word's) is specific."""
     own_topic: int = 2
     """A question with this many specific words names a topic of its own."""
-    similar: float = 0.8
+    similar: float | None = None
     """Cosine to the previous reading at which even a question with a topic of its own
-    stays on the previous topic."""
+    stays on the previous topic; on the model's own scale, so calibrated per model (None:
+    never)."""
+
+    @classmethod
+    def for_model(cls, model_id: str) -> FollowUpThresholds:
+        from .found import calibration
+
+        stored = calibration(model_id).get("follow_up")
+        return cls(**stored) if stored else cls()
 
 
 def leans_on_previous(
@@ -111,7 +119,7 @@ def leans_on_previous(
     t = thresholds or FollowUpThresholds()
     if found.own_words == 0 or found.specific < t.own_topic:
         return True
-    return similarity >= t.similar
+    return t.similar is not None and similarity >= t.similar
 
 
 def read_question(
@@ -177,6 +185,7 @@ def read_conversation(
         def embed(texts: list[str]) -> np.ndarray:
             return index.embedder.embed(texts, "query")
 
+    thresholds = thresholds or FollowUpThresholds.for_model(index.embedder.model_id)
     text, truncated = clean_question(question)
     if not text:
         return Reading(text, text, (), (), truncated)

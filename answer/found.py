@@ -52,7 +52,7 @@ class FoundThresholds:
 
     @classmethod
     def for_model(cls, model_id: str) -> FoundThresholds:
-        stored = _calibration().get(model_id)
+        stored = calibration(model_id).get("found")
         return cls(**stored) if stored else cls()
 
 
@@ -62,6 +62,11 @@ def _calibration() -> dict[str, dict]:
         return json.loads(CALIBRATION.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def calibration(model_id: str) -> dict[str, dict]:
+    """What answer/calibration.json holds for `model_id`: {"found": …, "follow_up": …}."""
+    return _calibration().get(model_id, {})
 
 
 def is_found(evidence: Evidence, thresholds: FoundThresholds | None = None) -> bool:

@@ -134,7 +134,7 @@ def main() -> int:
     if args.write:
         stored = json.loads(CALIBRATION.read_text("utf-8")) if CALIBRATION.exists() else {}
         chosen = {k: result["calibrated"][k] for k in asdict(FoundThresholds())}
-        stored[args.model] = chosen
+        stored.setdefault(args.model, {})["found"] = chosen
         CALIBRATION.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n", "utf-8")
         print(f"Skrev {CALIBRATION}")
     return 0

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 
 from answer import Answer, answer_question, asks_for, sentence_spans
-from answer.followup import Cues, Reading, cues, leans_on_previous, read_question
+from answer.followup import (
+    Cues,
+    FollowUpThresholds,
+    Reading,
+    cues,
+    leans_on_previous,
+    read_question,
+)
 from answer.found import Evidence, is_found
 from answer.lead import candidates, choose_lead, holds
 from index import IndexConfig, SearchIndex, build_index
@@ -115,7 +122,10 @@ def test_a_new_topic_after_och_stands_alone():
     found = cues("Och hur många covidtester har Folkhälsomyndigheten räknat?", rarity)
     assert found.opener and found.specific == 2
     assert not leans_on_previous(found, similarity=0.1)
-    assert leans_on_previous(found, similarity=0.95)  # the same topic in other words
+    assert not leans_on_previous(found, similarity=0.95)  # no cosine calibrated: words decide
+    close = FollowUpThresholds(similar=0.9)
+    assert leans_on_previous(found, 0.95, close)  # the same topic in other words
+    assert not leans_on_previous(found, 0.5, close)
     assert leans_on_previous(Cues(False, False, 0, 0), similarity=0.0)
 
 
