@@ -76,32 +76,36 @@ class Layout:
     """Per page, the length of a full line where the page is set in columns (else None)."""
 
 
-def _matrix_multiply(m: Sequence[float], n: Sequence[float]) -> tuple[float, ...]:
-    return (
-        m[0] * n[0] + m[1] * n[2],
-        m[0] * n[1] + m[1] * n[3],
-        m[2] * n[0] + m[3] * n[2],
-        m[2] * n[1] + m[3] * n[3],
-        m[4] * n[0] + m[5] * n[2] + n[4],
-        m[4] * n[1] + m[5] * n[3] + n[5],
-    )
-
-
 def read_page_lines(page) -> tuple[str, PageLines]:
-    """The text pypdf extracts from `page` (unchanged) and the same text as positioned lines.
-
-    Superscript footnote references glued to a word ("samrådsredogörelsen1") are left out of
-    the lines' text, so the word reads as written; raises what pypdf raises."""
+    """The text pypdf extracts from `page` (unchanged) and the same text as positioned lines;
+    raises what pypdf raises."""
     runs: list[tuple[str, float, float, bool, float]] = []
+    append = runs.append
+    bold_fonts: dict[int, bool] = {}
 
     def visit(text, cm, tm, font, size) -> None:
+        # Called for every run of text on the page: only what the layout needs is kept
+        # (the baseline and left edge in page space, the type size, bold or not).
         if not text:
             return
-        matrix = _matrix_multiply(tm, cm)
-        scale = (matrix[2] ** 2 + matrix[3] ** 2) ** 0.5 or 1.0
-        name = str(font.get("/BaseFont", "")) if font else ""
-        bold = bool(_BOLD_FONT.search(name))
-        runs.append((text, matrix[5], float(size or 0) * scale, bold, matrix[4]))
+        key = id(font)
+        bold = bold_fonts.get(key)
+        if bold is None:
+            name = str(font.get("/BaseFont", "")) if font else ""
+            bold = bold_fonts[key] = bool(_BOLD_FONT.search(name))
+        t2, t3, t4, t5 = tm[2], tm[3], tm[4], tm[5]
+        c0, c1, c2, c3 = cm[0], cm[1], cm[2], cm[3]
+        a, b = t2 * c0 + t3 * c2, t2 * c1 + t3 * c3
+        scale = (a * a + b * b) ** 0.5 or 1.0
+        append(
+            (
+                text,
+                t4 * c1 + t5 * c3 + cm[5],
+                float(size or 0) * scale,
+                bold,
+                t4 * c0 + t5 * c2 + cm[4],
+            )
+        )
 
     text = page.extract_text(visitor_text=visit) or ""
     box = page.mediabox
@@ -114,43 +118,52 @@ def _lines_from_runs(runs: Sequence[tuple[str, float, float, bool, float]]) -> l
     pieces: list[tuple[str, float, float, bool, float]] = []
 
     def finish() -> None:
+        if len(pieces) == 1:  # most lines are one run: nothing to weigh
+            piece, y, size, bold, x = pieces[0]
+            pieces.clear()
+            if piece.strip():
+                lines.append(Line(piece.rstrip("\n"), y, round(size, 1), bold, (), x))
+            elif not lines or lines[-1].text:
+                lines.append(Line("", 0.0, 0.0))
+            return
         text = "".join(piece[0] for piece in pieces)
         if not text.strip():
             pieces.clear()
             if text or not lines or lines[-1].text:
                 lines.append(Line("", 0.0, 0.0))
             return
-        sizes: Counter[float] = Counter()
-        bold = 0
+        sizes: dict[float, int] = {}
+        bold = total = 0
         for piece, _, size, is_bold, _ in pieces:
             weight = len(piece.strip())
-            sizes[round(size, 1)] += weight
+            key = round(size, 1)
+            sizes[key] = sizes.get(key, 0) + weight
+            total += weight
             bold += weight if is_bold else 0
-        dominant = sizes.most_common(1)[0][0] if sizes else 0.0
-        total = sum(sizes.values()) or 1
+        dominant = max(sizes, key=sizes.__getitem__) if sizes else 0.0
         first = next(p for p in pieces if p[0].strip())
         # Small digits glued to the end of a word may be a footnote reference ("planen2."):
         # their place is kept, and `lay_out` drops them where the page has that footnote
         # (elsewhere they are exponents and units: "km2", "r2").
-        body = ""
         references: list[tuple[int, int, str]] = []
-        for piece, _, size, _, _ in pieces:
-            stripped = piece.strip()
-            small = dominant and size < _SUPERSCRIPT_SIZE * dominant
-            if small and _REFERENCE.match(stripped) and body and not body[-1].isspace():
-                start = len(body) + piece.index(stripped)
-                references.append((start, start + len(stripped), stripped))
-            body += piece
-        body = body.rstrip("\n")
+        offset = 0
+        small = _SUPERSCRIPT_SIZE * dominant
+        for index, (piece, _, size, _, _) in enumerate(pieces):
+            if size < small and index and _REFERENCE.match(piece.strip()):
+                before = text[offset - 1] if offset else " "
+                if not before.isspace():
+                    start = offset + piece.index(piece.strip())
+                    references.append((start, start + len(piece.strip()), piece.strip()))
+            offset += len(piece)
         lines.append(
             Line(
-                body,
+                text.rstrip("\n"),
                 first[1],
                 dominant,
-                bold * 2 > total,
+                bold * 2 > (total or 1),
                 tuple(references),
                 first[4],
-                _cells(pieces),
+                _cells(pieces) if len(pieces) >= 3 else (),
             )
         )
         pieces.clear()
