@@ -211,6 +211,12 @@ def _parser() -> argparse.ArgumentParser:
         "--max-upload-mb", type=int, default=50, help="största uppladdade fil i MB (standard 50)"
     )
     p.add_argument(
+        "--examples",
+        type=Path,
+        metavar="FIL",
+        help="exempelfrågor på startsidan, en per rad (standard: frågor ur dokumenten)",
+    )
+    p.add_argument(
         "--corpus",
         type=Path,
         metavar="KORPUSMAPP",
@@ -480,6 +486,21 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def read_examples(path: Path) -> tuple[str, ...]:
+    """The example questions of --examples FILE: one per line, blank lines and lines starting
+    with # left out. Raises UsageError naming the file when it cannot be used."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--examples {path}: filen kan inte läsas ({exc}).") from exc
+    questions = tuple(
+        " ".join(line.split()) for line in lines if line.strip() and not line.startswith("#")
+    )
+    if not questions:
+        raise UsageError(f"--examples {path}: filen innehåller inga frågor (en fråga per rad).")
+    return questions
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .web_access import AccessError, check_exposure, read_accounts
 
@@ -495,7 +516,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .web import ServeOptions, serve  # Gradio loads slowly; only serve needs it
 
     options = ServeOptions(
-        allow_upload=args.allow_upload, max_upload_mb=args.max_upload_mb, auth=tuple(accounts)
+        allow_upload=args.allow_upload,
+        max_upload_mb=args.max_upload_mb,
+        auth=tuple(accounts),
+        examples=read_examples(args.examples) if args.examples else (),
     )
     return serve(settings, args.host, args.port, options)
 

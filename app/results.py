@@ -8,6 +8,7 @@ import re
 from answer import Answer
 from index import Hit
 from index.lexical import analyze
+from ingest import Chunk
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -55,13 +56,39 @@ def answer_to_json(query: str, answer: Answer | None) -> dict:
     }
 
 
+DOC_TYPE_LABELS = {
+    "strategi": "Strategi",
+    "remissvar": "Remissvar/tjänsteutlåtande",
+    "remiss": "Remiss",
+    "policy": "Policy/riktlinje",
+    "annat": "Annat",
+}
+
+
+def page_text(chunk: Chunk) -> str | None:
+    """The page as people cite it: the printed label ("s. 4"), with the PDF's own page
+    number after it where the two differ ("s. iv (PDF-sida 6)"); None when unknown."""
+    label, physical = chunk.page_label, chunk.page_start
+    if label and physical and label != str(physical):
+        return f"s. {label} (PDF-sida {physical})"
+    return f"s. {label or physical}" if (label or physical) else None
+
+
 def citation(hit: Hit) -> str:
-    """E.g. "Exploateringsnämnden, remissvar 2016-09-22, s. 2"."""
+    """The full reference of a passage: title, organisation, type, date, section, page, e.g.
+    "Internationell strategi för Stockholms stad. Svar på remiss. Exploateringsnämnden,
+    remissvar/tjänsteutlåtande, 2016-09-22, avsnitt ”Bakgrund”, s. 2"."""
     doc, chunk = hit.document, hit.chunk
-    parts = [doc.organisation or doc.title, " ".join(p for p in (doc.doc_type, doc.date) if p)]
-    if chunk.page_label or chunk.page_start:
-        parts.append(f"s. {chunk.page_label or chunk.page_start}")
-    return ", ".join(p for p in parts if p)
+    kind = DOC_TYPE_LABELS.get(doc.doc_type or "", doc.doc_type)
+    facts = [
+        doc.organisation,
+        kind and kind.lower(),
+        doc.date,
+        chunk.section and f"avsnitt ”{chunk.section}”",
+        page_text(chunk),
+    ]
+    title = doc.title.rstrip(" .")
+    return f"{title}. " + ", ".join(f for f in facts if f)
 
 
 def match_spans(text: str, query: str) -> list[tuple[int, int]]:

@@ -4,7 +4,7 @@ Retrieval stays in `index`; this module only asks it and lays out what comes bac
 
 from __future__ import annotations
 
-import html
+import json
 import shutil
 import sys
 import threading
@@ -32,6 +32,7 @@ from index import (
     build_index,
 )
 
+from . import web_documents
 from .results import answer_to_json, query_to_json
 from .settings import Settings
 from .web_answer import (
@@ -43,21 +44,19 @@ from .web_answer import (
     html_text,
     md_text,
 )
+from .web_documents import SORTS, candidate_questions, list_documents
 from .web_files import add_routes
 from .web_guard import SESSION_SECONDS, ApiArguments, Guard
-from .web_phrases import COPY_JS, phrase_of, phrases_html
+from .web_phrases import phrase_of, phrases_html
 from .web_upload import DEFAULT_MAX_UPLOAD_MB, index_messages, save_uploads
 
 TITLE = "Strategisök"
 SEARCH_CONCURRENCY = 16
 """Searches only read the index, so many may run at once; uploads run one at a time."""
 
-EXAMPLE_QUESTIONS = (
-    "Vilka inriktningar har den internationella strategin?",
-    "Vad har exploateringskontoret för synpunkter på den internationella strategin?",
-    "Hur ska stadens internationella arbete styras och följas upp?",
-    "Vad säger remissvaret om Norra Djurgårdsstaden?",
-)
+EXAMPLES_SHOWN = 4
+"""Example questions on the start screen: from --examples FILE, else drawn from the corpus
+(only questions that the documents answer)."""
 
 # After an answer: show it from its start (the question above it), not its last line.
 SCROLL_TO_ANSWER = """() => {
@@ -70,6 +69,112 @@ SCROLL_TO_ANSWER = """() => {
   }, 60);
 }"""
 
+# Labels Gradio writes in English whatever the language (aria labels and titles of its
+# components); PAGE_JS puts them in Swedish as they appear.
+GRADIO_ENGLISH = {
+    "More tabs": "Fler flikar",
+    "chatbot conversation": "Samtal",
+    "Scroll down": "Rulla ned",
+    "Scroll to bottom": "Rulla till slutet",
+    "Clear": "Rensa",
+    "Remove": "Ta bort",
+    "Close": "Stäng",
+    "Dismiss": "Stäng",
+    "Error": "Fel",
+    "Warning": "Varning",
+    "Info": "Information",
+    "Loading...": "Laddar …",
+    "Copy": "Kopiera",
+    "Copied!": "Kopierat!",
+}
+
+# Runs once when the page has loaded: one click handler for every copy button the page will
+# hold (answers, passages, found wordings), and on a phone the filters start folded so the
+# question box is on the first screen.
+PAGE_JS = """() => {
+  document.addEventListener('click', async (event) => {
+    const button = event.target.closest('button.sok-copy');
+    if (!button) return;
+    const text = button.value || '';
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (error) {
+      const area = document.createElement('textarea');
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      document.execCommand('copy');
+      area.remove();
+    }
+    if (!button.dataset.label) button.dataset.label = button.textContent;
+    button.textContent = 'Kopierat!';
+    setTimeout(() => { button.textContent = button.dataset.label; }, 1500);
+  });
+  const swedish = SWEDISH_LABELS;
+  const prefixes = [["bot's message: ", 'Svar: '], ["user's message: ", 'Din fråga: ']];
+  const translate = (root) => {
+    for (const element of root.querySelectorAll('[aria-label], [title], [placeholder]')) {
+      for (const name of ['aria-label', 'title', 'placeholder']) {
+        const value = element.getAttribute(name);
+        if (value && swedish[value]) element.setAttribute(name, swedish[value]);
+      }
+    }
+    for (const element of root.querySelectorAll('[aria-label]')) {
+      const value = element.getAttribute('aria-label');
+      for (const [english, own] of prefixes) {
+        if (value.startsWith(english)) {
+          element.setAttribute('aria-label', own + value.slice(english.length));
+        }
+      }
+    }
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.nodeValue.trim();
+      if (text && swedish[text]) node.nodeValue = node.nodeValue.replace(text, swedish[text]);
+    }
+  };
+  translate(document.body);
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      if (change.type === 'attributes') translate(change.target.parentNode || document.body);
+      for (const node of change.addedNodes) {
+        if (node.nodeType === 1) translate(node);
+        else if (node.parentNode) translate(node.parentNode);
+      }
+    }
+  }).observe(document.body, {
+    subtree: true, childList: true, attributes: true,
+    attributeFilter: ['aria-label', 'title', 'placeholder'],
+  });
+  if (window.matchMedia('(max-width: 640px)').matches) {
+    const fold = () => {
+      const toggle = document.querySelector('#sok-filters button.label-wrap.open');
+      if (toggle) toggle.click(); else setTimeout(fold, 100);
+    };
+    fold();
+  }
+}""".replace("SWEDISH_LABELS", json.dumps(GRADIO_ENGLISH, ensure_ascii=False))
+
+# Gradio takes its own labels ("Copy message", "Scroll down" …) from the browser's language;
+# this page speaks Swedish in every browser, so Gradio is told the browser is Swedish before
+# any of its scripts run.
+SWEDISH_PAGE = (
+    "Object.defineProperty(Navigator.prototype,'language',{get(){return 'sv-SE'}});"
+    "Object.defineProperty(Navigator.prototype,'languages',{get(){return ['sv-SE','sv']}});"
+)
+
+# Gradio's own labels that its Swedish translation lacks (the rest of it is complete for
+# what this page shows).
+GRADIO_SWEDISH = gr.I18n(
+    sv={
+        "chatbot.copy_message": "Kopiera meddelandet",
+        "chatbot.copied_message": "Meddelandet kopierat",
+        "chatbot.complete": "Klart",
+        "common.progress": "Förlopp",
+        "status.queue_position": "I kö: {position} av {size}",
+    }
+)
+
 CSS = """
 .gradio-container { max-width: 1280px !important; margin: 0 auto; }
 #sok-chat mark, .sok-results mark { background: #fde68a; color: inherit; padding: 0 .1em; }
@@ -81,15 +186,20 @@ CSS = """
   padding-left: .75rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 .sok-results .sok-cite, .sok-results .sok-also { color: #4b5563; font-size: .9em;
   margin: .25rem 0; }
-.sok-results button.sok-copy { border: 1px solid #9ca3af; border-radius: .4rem;
-  padding: .2rem .6rem; margin-bottom: 1rem; cursor: pointer; background: #f9fafb; }
+button.sok-copy { border: 1px solid #9ca3af; border-radius: .4rem; padding: .2rem .6rem;
+  margin: .25rem 0 1rem; cursor: pointer; background: #f9fafb; font-size: .9em; }
+button.sok-copy:hover { background: #eef2ff; }
+.sok-docs .sok-counts { font-weight: 600; }
+@media (max-width: 640px) {
+  #sok-filter-column { order: -1; }
+}
 .sok-docs article { border-top: 1px solid #e5e7eb; padding: .5rem 0; }
 .sok-docs h3 { margin: .25rem 0; overflow-wrap: anywhere; }
 .sok-docs .facts { color: #4b5563; font-size: .9em; margin: 0; }
 .sok-docs .opening { margin: .25rem 0; overflow-wrap: anywhere; }
 @media (max-width: 640px) {
   .gradio-container { padding: 4px !important; }
-  #sok-chat { height: 60vh !important; }
+  #sok-chat { height: 52vh !important; }
 }
 """
 
@@ -101,6 +211,7 @@ class Library:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._index: SearchIndex | None = None
+        self._examples: list[str] | None = None
         self.problem: str | None = None
         self._lock = threading.Lock()
         self.reload()
@@ -122,7 +233,25 @@ class Library:
             self.problem = str(exc)
             return
         with self._lock:
-            self._index, self.problem = index, None
+            self._index, self.problem, self._examples = index, None, None
+
+    def examples(self, given: tuple[str, ...] = ()) -> list[str]:
+        """The start screen's example questions: `given` ones, else questions drawn from the
+        corpus that it answers (worked out once per index)."""
+        if given:
+            return list(given[:EXAMPLES_SHOWN])
+        index = self._index
+        if index is None:
+            return []
+        if self._examples is None:
+            found = []
+            for question in candidate_questions(index):
+                if answer_question(index, question, []).found:
+                    found.append(question)
+                if len(found) == EXAMPLES_SHOWN:
+                    break
+            self._examples = found
+        return self._examples
 
     @property
     def warning(self) -> str | None:
@@ -137,6 +266,8 @@ class ServeOptions:
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
     auth: tuple[tuple[str, str], ...] = ()
     session_seconds: int = SESSION_SECONDS
+    examples: tuple[str, ...] = ()
+    """Example questions for the start screen (--examples FILE); empty: drawn from the corpus."""
 
 
 # -- what the API endpoints take -----------------------------------------------------------
@@ -259,47 +390,9 @@ def filter_choices(index: SearchIndex | None) -> tuple[list, list, list]:
 # -- pages ---------------------------------------------------------------------------------
 
 
-def opening_paragraph(index: SearchIndex, source: str, limit: int = 400) -> str:
-    """The first real paragraph of a document (skipping headings and address lines)."""
-    chunks = index.store.chunks_of(source)
-    for chunk, _ in chunks[:4]:
-        for paragraph in chunk.text.split("\n\n"):
-            text = " ".join(paragraph.split())
-            if len(text) >= 80:
-                return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-    return " ".join(chunks[0][0].text.split())[:limit] if chunks else ""
-
-
-def documents_html(library: Library) -> str:
-    index = library.index
-    if index is None:
-        return f'<p class="sok-info">{html_text(library.problem or "")}</p>'
-    documents = sorted(index.documents(), key=lambda d: (d.metadata.title.lower(), d.source))
-    out = [f'<div class="sok-docs"><p>{len(documents)} dokument i sökningen.</p>']
-    if index.warning:
-        out.append(f'<p class="sok-info"><strong>Obs:</strong> {html_text(index.warning)}</p>')
-    for d in documents:
-        m = d.metadata
-        facts = [
-            DOC_TYPE_LABELS.get(m.doc_type, m.doc_type),
-            m.organisation,
-            m.date,
-            m.page_count and f"{m.page_count} sidor",
-        ]
-        link = "fil/" + html.escape(d.source.replace("%", "%25").replace("#", "%23"), quote=True)
-        out.append(
-            f"<article><h3>{html_text(m.title)}</h3>"
-            f'<p class="facts">{html_text(" · ".join(str(f) for f in facts if f))} · '
-            f'<a href="{link}" target="_blank" rel="noopener">Öppna originalet</a></p>'
-            f'<p class="opening">{html_text(opening_paragraph(index, d.source))}</p></article>'
-        )
-    failures = index.store.failures()
-    if failures:
-        out.append("<h3>Filer som inte kunde läsas</h3><ul>")
-        out += [f"<li>{html_text(f.source)}: {html_text(f.reason)}</li>" for f in failures]
-        out.append("</ul>")
-    out.append("</div>")
-    return "\n".join(out)
+def documents_html(library: Library, text: str = "", sort: str = "titel", page: int = 1) -> str:
+    """The "Dokument" tab for the library's current index (see web_documents)."""
+    return web_documents.documents_html(library.index, library.problem, text, sort, page)
 
 
 # -- the app -------------------------------------------------------------------------------
@@ -318,10 +411,11 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
         # earlier questions are kept as asked, so the chat reads them as /svara does.
         earlier = [q for q in earlier or () if isinstance(q, str)] if history else []
         asked, _ = clean_question(message or "")
-        history.append({"role": "user", "content": md_text(asked) if asked else "(tom fråga)"})
         if not asked:
-            history.append({"role": "assistant", "content": empty_question_answer()})
+            # Nothing is added to the conversation, however often Enter is pressed.
+            gr.Info(empty_question_answer(), title="Skriv en fråga")
             return history, earlier, ""
+        history.append({"role": "user", "content": md_text(asked)})
         index = library.index
         if index is None:
             text = md_text(library.problem or "Indexet kan inte läsas.")
@@ -438,13 +532,15 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                             latex_delimiters=[],
                             autoscroll=False,
                             feedback_options=None,
-                            buttons=["copy"],
+                            # Gradio's copy button copies the markup; every answer and passage
+                            # has its own button that copies clean text with its citation.
+                            buttons=[],
                             placeholder=(
                                 "**Välkommen!** Skriv en fråga nedan eller välj ett exempel. "
                                 "Sätt en exakt formulering inom citattecken för att bara få "
                                 "avsnitt som innehåller den."
                             ),
-                            examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
+                            examples=None,  # filled on load: they come from the corpus
                         )
                         question = gr.Textbox(
                             label="Din fråga",
@@ -456,8 +552,10 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                             autofocus=True,
                         )
                         clear = gr.Button("Rensa samtalet", variant="secondary", size="sm")
-                    with gr.Column(scale=1, min_width=260):
-                        gr.Markdown("### Avgränsa")
+                    with (
+                        gr.Column(scale=1, min_width=260, elem_id="sok-filter-column"),
+                        gr.Accordion("Avgränsa sökningen", open=True, elem_id="sok-filters"),
+                    ):
                         doc_types = gr.CheckboxGroup(
                             [(label, value) for value, label in DOC_TYPE_LABELS.items()],
                             label="Dokumenttyp",
@@ -514,11 +612,27 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                         elem_id="sok-phrase",
                     )
                     phrase_button = gr.Button("Hitta", variant="primary", scale=1, min_width=80)
-                phrase_results = gr.HTML(
-                    elem_classes=["sok-results"], js_on_load=COPY_JS, elem_id="sok-phrases"
-                )
+                phrase_results = gr.HTML(elem_classes=["sok-results"], elem_id="sok-phrases")
             with gr.Tab("Dokument", id="dokument"):
-                documents = gr.HTML("", elem_id="sok-documents", js_on_load=None)
+                with gr.Row():
+                    doc_text = gr.Textbox(
+                        label="Sök bland dokumenten",
+                        placeholder="Titel, organisation eller filnamn",
+                        scale=3,
+                        elem_id="sok-doc-search",
+                    )
+                    doc_sort = gr.Radio(
+                        [(label, key) for key, label in SORTS.items()],
+                        value="titel",
+                        label="Sortera efter",
+                        scale=2,
+                        elem_id="sok-doc-sort",
+                    )
+                documents = gr.HTML("", elem_id="sok-documents")
+                doc_page = gr.State(1)
+                with gr.Row():
+                    doc_previous = gr.Button("← Föregående sida", size="sm", elem_id="sok-doc-prev")
+                    doc_next = gr.Button("Nästa sida →", size="sm", elem_id="sok-doc-next")
             if options.allow_upload:
                 with gr.Tab("Lägg till dokument", id="ladda-upp"):
                     gr.Markdown(
@@ -570,9 +684,48 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                 [orgs, year_from, year_to, sources],
                 api_visibility="private",
             )
-        blocks.load(
-            lambda: documents_html(library), None, documents, api_visibility="private"
-        ).then(refresh_choices, None, [orgs, year_from, year_to, sources], api_visibility="private")
+
+        def show_documents(text, sort, page, step=0):
+            documents = library.index.documents() if library.index else []
+            listing = list_documents(documents, text or "", sort or "titel", int(page or 1) + step)
+            return (
+                documents_html(library, text or "", sort or "titel", listing.page),
+                listing.page,
+                gr.update(interactive=listing.page > 1),
+                gr.update(interactive=listing.page < listing.pages),
+            )
+
+        listing_inputs = [doc_text, doc_sort, doc_page]
+        listing_outputs = [documents, doc_page, doc_previous, doc_next]
+        for event in (doc_text.submit, doc_text.change, doc_sort.change):
+            event(
+                lambda text, sort, _page: show_documents(text, sort, 1),
+                listing_inputs,
+                listing_outputs,
+                api_visibility="private",
+                show_progress="hidden",
+            )
+        doc_previous.click(
+            lambda *a: show_documents(*a, step=-1),
+            listing_inputs,
+            listing_outputs,
+            api_visibility="private",
+        )
+        doc_next.click(
+            lambda *a: show_documents(*a, step=1),
+            listing_inputs,
+            listing_outputs,
+            api_visibility="private",
+        )
+
+        def on_load():
+            examples = [{"text": q} for q in library.examples(options.examples)]
+            listing = show_documents("", "titel", 1)
+            return *listing, gr.update(examples=examples or None)
+
+        blocks.load(on_load, None, [*listing_outputs, chatbot], api_visibility="private").then(
+            refresh_choices, None, [orgs, year_from, year_to, sources], api_visibility="private"
+        )
         gr.api(sok, api_name="sok")
         gr.api(svara, api_name="svara")
     return blocks
@@ -620,6 +773,8 @@ def create_app(settings: Settings, options: ServeOptions) -> FastAPI:
         max_file_size=options.max_upload_mb * 1_000_000 if options.allow_upload else "1mb",
         footer_links=[],
         css=CSS,
+        js=PAGE_JS,
+        i18n=GRADIO_SWEDISH,
         ssr_mode=False,
         mcp_server=False,
     )
@@ -634,6 +789,8 @@ def create_app(settings: Settings, options: ServeOptions) -> FastAPI:
         Guard,
         api=lambda: (API_ARGUMENTS, _function_names(blocks)),
         session_seconds=options.session_seconds,
+        page_script=SWEDISH_PAGE,
+        upload_limit_mb=options.max_upload_mb if options.allow_upload else None,
     )
     app.state.library = library
     app.state.blocks = blocks

@@ -9,16 +9,11 @@ from urllib.parse import quote, urlencode
 
 from answer import MAX_QUESTION_CHARS, Answer
 from index import Hit
+from ingest import DocumentMetadata
 
-from .results import citation, match_spans
+from .results import DOC_TYPE_LABELS, citation, match_spans, page_text
 
-DOC_TYPE_LABELS = {
-    "strategi": "Strategi",
-    "remissvar": "Remissvar/tjänsteutlåtande",
-    "remiss": "Remiss",
-    "policy": "Policy/riktlinje",
-    "annat": "Annat",
-}
+__all__ = ["DOC_TYPE_LABELS"]  # re-exported: the page's labels live with the citation
 
 MODE_LABELS = {
     "hybrid": "Kombinerad (ord + betydelse)",
@@ -70,19 +65,38 @@ def html_text(text: str) -> str:
 
 
 def doc_facts(hit: Hit) -> list[str]:
-    doc, chunk = hit.document, hit.chunk
-    page = chunk.page_label or chunk.page_start
+    doc = hit.document
     return [
         x
-        for x in (
-            doc.organisation,
-            DOC_TYPE_LABELS.get(doc.doc_type or "", doc.doc_type),
-            doc.date,
-            chunk.section and f"avsnitt: {chunk.section}",
-            page and f"s. {page}",
-        )
+        for x in (doc.organisation, DOC_TYPE_LABELS.get(doc.doc_type or "", doc.doc_type), doc.date)
         if x
-    ]
+    ] + where_facts(hit)
+
+
+def where_facts(hit: Hit) -> list[str]:
+    """Where in its document a passage is: its section and page."""
+    chunk = hit.chunk
+    return [x for x in (chunk.section and f"avsnitt: {chunk.section}", page_text(chunk)) if x]
+
+
+def copy_button(text: str, label: str) -> str:
+    """A button that copies `text` (plain text, no markup) to the clipboard; the page's one
+    click handler (web.PAGE_JS) reads it from the button's value, which survives the chat's
+    HTML sanitiser (data attributes do not) and means nothing outside a form. Every character
+    markdown or HTML could read, and line breaks, are written as entities, so that the
+    button stays one piece of inert text whatever the passage holds."""
+    return (
+        f'<button type="button" class="sok-copy" '
+        f'value="{md_text(text).replace(chr(10), "&#10;")}">{html.escape(label)}</button>'
+    )
+
+
+def original_link(hit: Hit) -> str:
+    """Markdown link to the original file, labelled with the page as it is cited and
+    opening at that page (PDFs open at the physical page the label stands for)."""
+    page = page_text(hit.chunk)
+    label = f"Öppna originalet ({page})" if page else "Öppna originalet"
+    return f"[{md_text(label)}]({file_link(hit.chunk.source, hit.chunk.page_start)})"
 
 
 def context_link(hit: Hit, query: str) -> str:
@@ -97,6 +111,14 @@ def file_link(source: str, page: int | None = None) -> str:
     if page and source.lower().endswith(".pdf"):
         link += f"#page={page}"
     return link
+
+
+def source_groups(hits: list[Hit]) -> list[tuple[DocumentMetadata, list[Hit]]]:
+    """The sources grouped by document, documents in the order of their best passage."""
+    groups: dict[str, tuple[DocumentMetadata, list[Hit]]] = {}
+    for hit in hits:
+        groups.setdefault(hit.chunk.source, (hit.document, []))[1].append(hit)
+    return list(groups.values())
 
 
 def not_found_answer(answer: Answer, filtered: bool) -> str:
@@ -129,28 +151,50 @@ def answer_markdown(answer: Answer, filtered: bool = False) -> str:
     if not answer.found:
         return "\n\n".join([*notes, not_found_answer(answer, filtered)])
 
+    groups = source_groups(answer.sources)
     number, best = next(
         (n, h)
-        for n, h in enumerate(answer.sources, 1)
+        for n, (_, hits) in enumerate(groups, 1)
+        for h in hits
         if h.chunk.chunk_id == answer.answer_chunk_id
     )
     lead = " ".join((answer.lead or "").split())
+    reference = citation(best)
     parts = [
         *notes,
         f"> {md_text(lead)}",
-        f"— ur källa {number}: {md_text(citation(best))}",
-        f"**Källor ({len(answer.sources)})**",
+        f"— ur källa {number}: {md_text(reference)}",
+        copy_button(f"{lead}\n\n{reference}", "Kopiera svaret med källhänvisning"),
+        f"**Källor ({len(groups)})**",
     ]
-    for number, hit in enumerate(answer.sources, 1):
-        page = hit.chunk.page_start
-        links = [f"[Visa i sammanhang]({context_link(hit, answer.interpreted_as)})"]
-        links.append(
-            f"[Öppna originalet{f' (s. {page})' if page else ''}]"
-            f"({file_link(hit.chunk.source, page)})"
-        )
-        parts.append(
-            f"**{number}. {md_text(hit.document.title)}**  \n"
-            f"{md_text(' · '.join(doc_facts(hit)))}  \n"
-            f"{marked(hit.chunk.text, answer.interpreted_as)}  \n" + " · ".join(links)
-        )
+    for number, (document, hits) in enumerate(groups, 1):
+        head = [f"**{number}. {md_text(document.title)}**"]
+        facts = [
+            x
+            for x in (
+                document.organisation,
+                DOC_TYPE_LABELS.get(document.doc_type or "", document.doc_type),
+                document.date,
+            )
+            if x
+        ]
+        if facts:
+            head.append(md_text(" · ".join(facts)))
+        parts.append("  \n".join(head))
+        for hit in hits:
+            where = " · ".join(where_facts(hit))
+            links = [
+                f"[Visa i sammanhang]({context_link(hit, answer.interpreted_as)})",
+                original_link(hit),
+            ]
+            parts.append(
+                (f"*{md_text(where)}*  \n" if where else "")
+                + f"{marked(hit.chunk.text, answer.interpreted_as)}  \n"
+                + " · ".join(links)
+                + "\n\n"
+                + copy_button(
+                    f"{hit.chunk.text.strip()}\n\n{citation(hit)}",
+                    "Kopiera avsnittet med källhänvisning",
+                )
+            )
     return "\n\n".join(parts)

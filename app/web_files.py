@@ -14,11 +14,21 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from index import Hit, SearchIndex
 
-from .results import citation
+from .results import citation, page_text
 from .web_answer import DOC_TYPE_LABELS, file_link, html_text, marked
 
 # Served as themselves; anything else a browser could run (HTML, SVG …) goes out as text.
-_INLINE_TYPES = {".pdf": "application/pdf", ".txt": "text/plain", ".md": "text/plain"}
+_INLINE_TYPES = {
+    ".pdf": "application/pdf",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+}
+# Downloaded with their own type, so the browser hands them to Word and its like.
+_DOWNLOAD_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".doc": "application/msword",
+    ".odt": "application/vnd.oasis.opendocument.text",
+}
 _PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
@@ -49,18 +59,42 @@ def file_response(path: Path) -> FileResponse:
     suffix = path.suffix.lower()
     media = _INLINE_TYPES.get(suffix)
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
-    if media is None:
-        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if media.startswith("text/") or "html" in media or "xml" in media:
-            media = "text/plain"
-        disposition = "attachment"
-    else:
+    if media is not None:
         disposition = "inline"
+    else:
+        disposition = "attachment"
+        media = _DOWNLOAD_TYPES.get(suffix)
+        if media is None:
+            media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if media.startswith("text/") or "html" in media or "xml" in media:
+                media = "text/plain; charset=utf-8"
     if media != "application/pdf":
         # A served file never runs anything, whatever it contains.
         headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return FileResponse(
-        path, media_type=media, headers=headers, content_disposition_type=disposition
+        path,
+        media_type=media,
+        headers=headers,
+        filename=path.name,
+        content_disposition_type=disposition,
+    )
+
+
+def error_page(status: int, message: str) -> HTMLResponse:
+    """A Swedish page for a link that leads nowhere (instead of FastAPI's JSON)."""
+    title = {401: "Logga in först", 404: "Finns inte"}.get(status, "Något gick fel")
+    body = f"""<!doctype html>
+<html lang="sv"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – Strategisök</title>
+<style>body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto;
+  padding: 0 1rem; line-height: 1.5; color: #1f2937; }}</style></head>
+<body><h1>{title}</h1><p>{html_text(message)}</p>
+<p><a href="./">Till Strategisök</a></p></body></html>"""
+    return HTMLResponse(
+        body,
+        status_code=status,
+        headers={"Content-Security-Policy": _PAGE_POLICY, "Cache-Control": "no-store"},
     )
 
 
@@ -88,8 +122,7 @@ def context_page(index: SearchIndex, source: str, ordinal: int, query: str) -> s
     ]
     passages = []
     for chunk in index.neighbours(target, before=2, after=2):
-        page = chunk.page_label or chunk.page_start
-        where = " · ".join(x for x in (chunk.section, page and f"s. {page}") if x)
+        where = " · ".join(x for x in (chunk.section, page_text(chunk)) if x)
         body = marked(chunk.text, query, html_text) if chunk == target else html_text(chunk.text)
         css = "passage target" if chunk == target else "passage"
         anchor = ' id="traff"' if chunk == target else ""
@@ -97,9 +130,9 @@ def context_page(index: SearchIndex, source: str, ordinal: int, query: str) -> s
             f'<article class="{css}"{anchor}><p class="where">{html_text(where)}</p>'
             f'<div class="text">{body}</div></article>'
         )
-    page = target.page_start
-    original = file_link(source, page)
-    page_note = f" på sidan {page}" if page else ""
+    original = file_link(source, target.page_start)
+    page = page_text(target)
+    page_note = f" ({page})" if page else ""
     hit_citation = html_text(citation(Hit(target, meta, 0.0, "context")))
     return f"""<!doctype html>
 <html lang="sv"><head><meta charset="utf-8">
@@ -138,21 +171,36 @@ def add_routes(
 
     @app.get("/fil/{source:path}", include_in_schema=False)
     async def original_file(source: str, request: Request):
-        await require_login(request)
+        try:
+            await require_login(request)
+        except HTTPException as exc:
+            return error_page(exc.status_code, exc.detail)
         index = current_index()
         known = {d.source for d in index.documents()} if index else set()
         path = resolve_corpus_file(corpus_dir(), source, known, blocked=(index_dir,))
         if path is None:
-            raise HTTPException(404, "Filen finns inte bland dokumenten.")
+            return error_page(
+                404,
+                "Filen finns inte bland dokumenten. Den kan ha tagits bort eller bytt namn "
+                "sedan sidan öppnades; sök igen för att få en ny länk.",
+            )
         return file_response(path)
 
     @app.get("/kalla", include_in_schema=False)
-    async def passage_in_context(request: Request, dok: str = "", nr: int = -1, q: str = ""):
-        await require_login(request)
+    async def passage_in_context(request: Request, dok: str = "", nr: str = "", q: str = ""):
+        try:
+            await require_login(request)
+        except HTTPException as exc:
+            return error_page(exc.status_code, exc.detail)
         index = current_index()
-        page = context_page(index, dok, nr, q[:300]) if index else None
+        ordinal = int(nr) if nr.isdigit() else -1
+        page = context_page(index, dok, ordinal, q[:300]) if index else None
         if page is None:
-            raise HTTPException(404, "Avsnittet finns inte (indexet kan ha uppdaterats).")
+            return error_page(
+                404,
+                "Avsnittet finns inte längre: indexet har uppdaterats sedan länken skapades. "
+                "Ställ frågan igen för att få en ny länk.",
+            )
         return HTMLResponse(
             page,
             headers={"Content-Security-Policy": _PAGE_POLICY, "Cache-Control": "no-store"},

@@ -80,7 +80,8 @@ class Guard:
 
     `api` gives, when asked (the Gradio app is built after this is created), the endpoints'
     arguments by API name and the API name (or None) of every function index the page may
-    call."""
+    call. `page_script` is put first in the head of the app's page (GET /), before any of
+    Gradio's own scripts run."""
 
     def __init__(
         self,
@@ -88,8 +89,12 @@ class Guard:
         api: Callable[[], tuple[Mapping[str, ApiArguments], Mapping[int, str | None]]],
         session_seconds: int = SESSION_SECONDS,
         login_limit: str = LOGIN_LIMIT,
+        page_script: str = "",
+        upload_limit_mb: int | None = None,
     ):
         self.app = app
+        self._upload_limit_mb = upload_limit_mb
+        self._page_script = page_script.encode()
         self._api = api
         self._session_seconds = session_seconds
         self._limit = parse(login_limit)
@@ -104,6 +109,9 @@ class Guard:
         if method == "POST" and path.rstrip("/") == "/login":
             await self._login(scope, receive, send)
             return
+        if method == "POST" and path.rstrip("/") == "/gradio_api/upload":
+            await self.app(scope, receive, _in_swedish_when_too_large(send, self._upload_limit_mb))
+            return
         if method == "POST" and path.startswith("/gradio_api/"):
             body = await _read_body(receive, MAX_API_BODY)
             if body is None:
@@ -114,6 +122,8 @@ class Guard:
                 await _reply(send, *refusal)
                 return
             receive = _replay(body, receive)
+        if method == "GET" and path == "/" and self._page_script:
+            send = _with_page_script(send, self._page_script)
         await self.app(scope, receive, send)
 
     # -- logins ------------------------------------------------------------------------------
@@ -183,6 +193,61 @@ def _with_security_headers(send: Callable) -> Callable:
                 headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
             message = dict(message, headers=headers)
         await send(message)
+
+    return sending
+
+
+def _in_swedish_when_too_large(send: Callable, limit_mb: int | None) -> Callable:
+    """Gradio refuses an oversize upload with an English 413; say it in Swedish instead."""
+    replaced = False
+
+    async def sending(message: dict) -> None:
+        nonlocal replaced
+        if message["type"] == "http.response.start" and message["status"] == 413:
+            replaced = True
+            limit = f" Största tillåtna storlek är {limit_mb} MB per fil." if limit_mb else ""
+            text = ("Filen är för stor för att laddas upp." + limit).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(text)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": text})
+            return
+        if not replaced:
+            await send(message)
+
+    return sending
+
+
+def _with_page_script(send: Callable, script: bytes) -> Callable:
+    """Put `<script>…</script>` right after `<head>` of an HTML page (its length adjusted)."""
+    start: dict = {}
+    body: list[bytes] = []
+
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        body.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        page = b"".join(body)
+        kind = next((v for n, v in start.get("headers", []) if n.lower() == b"content-type"), b"")
+        if kind.startswith(b"text/html") and b"<head>" in page:
+            page = page.replace(b"<head>", b"<head><script>" + script + b"</script>", 1)
+        headers = [(n, v) for n, v in start.get("headers", []) if n.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(page)).encode()))
+        await send(dict(start, headers=headers))
+        await send({"type": "http.response.body", "body": page})
 
     return sending
 

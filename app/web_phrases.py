@@ -11,8 +11,8 @@ from index import Hit
 from index.fusion import jaccard, shingles
 from index.search import quoted_phrases
 
-from .results import citation
-from .web_answer import doc_facts, file_link, html_text
+from .results import citation, page_text
+from .web_answer import copy_button, doc_facts, file_link, html_text
 
 NEAR_IDENTICAL = 0.85
 """Share of shared word triples above which two passages count as the same wording."""
@@ -109,47 +109,21 @@ def phrases_html(phrase: str, hits: list[Hit]) -> str:
         out.append(f"<h3>{html_text(first.document.title)}</h3>")
         for passage in group.hits:
             hit = passage.hit
-            page = hit.chunk.page_start
             out.append('<div class="sok-passage">')
             out.append(f"<blockquote>{_highlight(hit.chunk.text.strip(), phrase)}</blockquote>")
+            page = page_text(hit.chunk)
             out.append(
                 f'<p class="sok-cite">{html_text(" · ".join(doc_facts(hit)))} · '
-                f'<a href="{html_text(file_link(hit.chunk.source, page))}" target="_blank" '
-                f'rel="noopener">Öppna originalet</a></p>'
+                f'<a href="{html_text(file_link(hit.chunk.source, hit.chunk.page_start))}" '
+                f'target="_blank" rel="noopener">Öppna originalet{f" ({page})" if page else ""}'
+                "</a></p>"
             )
             if passage.also_in:
                 others = "; ".join(citation(h) for h in passage.also_in)
                 out.append(
                     '<p class="sok-also">Samma formulering även i: ' + html_text(others) + "</p>"
                 )
-            out.append(
-                '<button type="button" class="sok-copy">Kopiera med källhänvisning</button>'
-                f'<textarea class="sok-copy-text" hidden readonly>'
-                f"{html_text(copy_text(hit))}</textarea>"
-            )
+            out.append(copy_button(copy_text(hit), "Kopiera med källhänvisning"))
             out.append("</div>")
         out.append("</section>")
     return "\n".join(out)
-
-
-# Runs once in the browser: one click handler for every copy button the list will hold.
-COPY_JS = """
-element.addEventListener('click', async (event) => {
-  const button = event.target.closest('button.sok-copy');
-  if (!button) return;
-  const text = button.nextElementSibling.value;
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch (error) {
-    const area = document.createElement('textarea');
-    area.value = text;
-    document.body.appendChild(area);
-    area.select();
-    document.execCommand('copy');
-    area.remove();
-  }
-  const label = button.textContent;
-  button.textContent = 'Kopierat!';
-  setTimeout(() => { button.textContent = label; }, 1500);
-});
-"""

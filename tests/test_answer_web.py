@@ -70,7 +70,9 @@ def test_chat_svara_and_ask_json_agree_through_a_conversation(client):
         chat = _chat_text(history[-1])
         if from_api["found"]:
             assert f"> {md_text(' '.join(from_api['answer'].split()))}" in chat
-            assert f"Källor ({len(from_api['results'])})" in chat
+            documents = {r["source"] for r in from_api["results"]}  # grouped by document
+            assert f"Källor ({len(documents)})" in chat
+            assert chat.count("Visa i sammanhang") == len(from_api["results"])
         else:
             assert from_api["answer"] is None and from_api["results"] == []
             assert chat.startswith("Jag hittade inget") or "Jag hittade inget" in chat

@@ -101,10 +101,53 @@ def test_near_identical_passages_from_different_documents_are_grouped():
     assert [p.hit.chunk.ordinal for p in groups[1].hits] == [4]
 
 
-def test_copy_text_is_passage_then_citation_line():
+def test_copy_text_is_passage_then_full_citation():
     assert copy_text(hit("Inget att erinra.")) == (
-        "Inget att erinra.\n\nExploateringsnämnden, remissvar 2016-09-22, s. 2"
+        "Inget att erinra.\n\nInternationell strategi. Exploateringsnämnden, "
+        "remissvar/tjänsteutlåtande, 2016-09-22, avsnitt ”Bakgrund”, s. 2"
     )
+
+
+def test_a_page_is_cited_by_its_printed_label_with_the_pdf_page_where_they_differ():
+    from app.results import citation, page_text
+
+    printed = Chunk("a.pdf#0", "a.pdf", 0, (), 2, 2, "4", "Text.")
+    assert page_text(printed) == "s. 4 (PDF-sida 2)"
+    assert page_text(Chunk("a.pdf#0", "a.pdf", 0, (), 2, 2, "2", "Text.")) == "s. 2"
+    assert page_text(Chunk("a.md#0", "a.md", 0, (), None, None, None, "Text.")) is None
+    meta = DocumentMetadata("Budget 2020", "strategi", "Kommunstyrelsen", "2020-01-01")
+    assert citation(Hit(printed, meta, 1.0, "hybrid")) == (
+        "Budget 2020. Kommunstyrelsen, strategi, 2020-01-01, s. 4 (PDF-sida 2)"
+    )
+    shown = answer_markdown(answered("Vad?", [Hit(printed, meta, 1.0, "hybrid")], "Text."))
+    # the link says the page as cited and opens the PDF at its physical page
+    assert "[Öppna originalet (s. 4 (PDF-sida 2))](fil/a.pdf#page=2)" in html.unescape(shown)
+
+
+def test_the_answer_cites_title_and_section_and_copies_clean_text():
+    answer = answer_markdown(
+        answered("Vad gäller?", [hit()], "Strategin föreslås vara kommunkoncernövergripande.")
+    )
+    assert (
+        "— ur källa 1: Internationell strategi&#46; Exploateringsnämnden, "
+        "remissvar/tjänsteutlåtande, 2016&#45;09&#45;22, avsnitt ”Bakgrund”, s&#46; 2"
+    ) in answer
+    values = [html.unescape(v) for v in re.findall(r'class="sok-copy" value="([^"]*)"', answer)]
+    assert values[0] == (
+        "Strategin föreslås vara kommunkoncernövergripande.\n\nInternationell strategi. "
+        "Exploateringsnämnden, remissvar/tjänsteutlåtande, 2016-09-22, avsnitt ”Bakgrund”, s. 2"
+    )
+    assert values[1].startswith(PASSAGE.strip()) and "&#" not in values[1] + values[0]
+    assert "<mark>" not in values[1]
+
+
+def test_sources_from_one_document_are_grouped_under_it():
+    hits = [hit(source="a.pdf", ordinal=0), hit(source="b.pdf", ordinal=1, title="Annat")]
+    hits.append(hit("Ett tredje avsnitt ur a.", source="a.pdf", ordinal=5))
+    answer = answer_markdown(answered("Vad gäller?", hits, PASSAGE.split(".")[0] + "."))
+    assert "**Källor (2)**" in answer
+    assert answer.count("**1. Internationell strategi**") == 1
+    assert answer.index("Ett tredje avsnitt") < answer.index("**2. Annat**")
 
 
 def test_phrase_results_are_escaped_and_highlighted():
