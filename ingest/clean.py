@@ -8,7 +8,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
 from ingest.models import Block
@@ -327,12 +327,19 @@ def _line_separator(current: str, typical: int, unwrapped: bool) -> str:
     return "\n"
 
 
-def join_cut_sentences(blocks: Sequence[Block]) -> list[Block]:
+def join_cut_sentences(
+    blocks: Sequence[Block],
+    full_last_line: Collection[int] = (),
+    is_heading: Callable[[str], bool] = lambda line: False,
+) -> list[Block]:
     """Join paragraphs that a page break (or extraction) cut mid-sentence.
 
     A paragraph that ends without terminal punctuation, followed by one that starts with a
     lowercase letter, is one sentence: they are joined with a space (or without one when the
-    first ends in a word broken by a hyphen). Headings are never joined.
+    first ends in a word broken by a hyphen). So is one that ends a page in `full_last_line`
+    (pages whose last line runs the full width without ending a sentence) followed by the
+    next page's first paragraph starting with a capital ("samverkan med" / "Trafikverket"),
+    unless that paragraph is a heading. Headings are never joined.
     """
     joined: list[Block] = []
     for block in blocks:
@@ -342,7 +349,10 @@ def join_cut_sentences(blocks: Sequence[Block]) -> list[Block]:
             and previous.kind == "paragraph"
             and block.kind == "paragraph"
             and previous.text[-1] not in TERMINAL_PUNCTUATION
-            and block.text[0].islower()
+            and (
+                block.text[0].islower()
+                or _continues_over_page(previous, block, full_last_line, is_heading)
+            )
         ):
             if previous.text[-1] in "-\u2010":
                 text = rejoin_hyphenated(previous.text + "\n" + block.text)
@@ -353,3 +363,17 @@ def join_cut_sentences(blocks: Sequence[Block]) -> list[Block]:
         else:
             joined.append(block)
     return joined
+
+
+def _continues_over_page(
+    previous: Block, block: Block, full_last_line: Collection[int], is_heading
+) -> bool:
+    last_page = previous.page_end or previous.page
+    return (
+        last_page is not None
+        and last_page in full_last_line
+        and block.page == last_page + 1
+        and block.text[0].isupper()
+        and (previous.text[-1].isalnum() or previous.text[-1] == ",")
+        and not is_heading(block.text.split("\n", 1)[0])
+    )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ingest.clean import (
+    TERMINAL_PUNCTUATION,
     is_page_number_line,
     join_cut_sentences,
     reflow_paragraphs,
@@ -26,7 +27,6 @@ from ingest.models import Block, IngestError
 from ingest.ocr import OcrOptions, OcrUnavailable, current_options, ocr_pages
 from ingest.structure import (
     build_blocks,
-    is_known_heading,
     is_strong_heading,
     looks_like_heading,
     normalise_heading,
@@ -164,24 +164,35 @@ def blocks_from_pages(
         return is_strong_heading(line, known) or normalise_heading(line) == title_key
 
     def heading_test(line: str) -> bool:
-        return normalise_heading(line) in known or is_known_heading(line)
+        # With typography, a heading is set apart (or bookmarked), or is a standard heading
+        # or numbered section ("Bakgrund", "2.1 Syfte") that the document set like body text.
+        return normalise_heading(line) in known or is_strong_heading(line)
 
     def table_row(line: str) -> bool:
         # Only a PDF's layout marks table rows (with " | " between cells).
         return line_lengths is not None and " | " in line
 
     paragraphs: list[Block] = []
+    full_last_line: set[int] = set()
     for index, page in enumerate(cleaned):
         number = index + 1 if numbered else None
         label = labels[index] if labels and index < len(labels) else None
         could_be = heading_test if typographic_headings else looks_like_heading
         column = line_lengths[index] if line_lengths and index < len(line_lengths) else None
+        if number is not None and _ends_in_full_line(page, column or typical):
+            full_last_line.add(number)
         for text in reflow_paragraphs(
             page, column or typical, strong, could_be, column is not None, table_row
         ):
             paragraphs.append(Block("paragraph", text, page=number, page_label=label))
     blocks, found_title = build_blocks(
-        join_cut_sentences(paragraphs),
+        join_cut_sentences(
+            paragraphs,
+            full_last_line,
+            heading_test
+            if typographic_headings
+            else lambda line: strong(line) or looks_like_heading(line),
+        ),
         known,
         heading_test if typographic_headings else None,
         title,
@@ -189,6 +200,22 @@ def blocks_from_pages(
     if footnotes and any(footnotes):
         blocks = _with_footnotes(blocks, footnotes, labels)
     return blocks, title or found_title, running_headers
+
+
+# A page's last line that fills most of the line width and ends without a full stop is a
+# sentence running on to the next page.
+_FULL_LAST_LINE = 0.75
+
+
+def _ends_in_full_line(page: str, typical: int) -> bool:
+    last = next((line.strip() for line in reversed(page.split("\n")) if line.strip()), "")
+    return (
+        bool(last)
+        and typical > 0
+        and len(last) >= _FULL_LAST_LINE * typical
+        and last[-1] not in TERMINAL_PUNCTUATION
+        and " | " not in last
+    )
 
 
 def _with_footnotes(

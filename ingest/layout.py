@@ -322,7 +322,7 @@ def _starts_footnote(text: str) -> bool:
 def _can_be_heading(text: str) -> bool:
     """Large or bold text that reads as a heading: words, not a formula or a lead-in."""
     letters = sum(c.isalpha() for c in text)
-    return letters >= 3 and letters * 2 >= len(text.replace(" ", "")) and text[-1] not in ",;:"
+    return letters >= 3 and letters * 2 >= len(text.replace(" ", "")) and text[-1] not in ".,;:"
 
 
 def _without_references(line: Line, numbers: set[str]) -> Line:

@@ -187,3 +187,19 @@ def test_small_print_at_the_edge_of_a_one_page_letter_is_furniture():
     assert layout.footnotes == (
         ("1 Prop. 2013/14:256, bet. 2013/14:CU1 om en ny ordning för kommunal planering.",),
     )
+
+
+def test_a_sentence_running_on_to_a_capitalised_word_on_the_next_page_is_joined():
+    full = "Arbetet ska ske i nära samverkan med elnätsföretagen och med kommunerna samt med"
+    pages = [
+        f"Inledande mening om arbetet med laddinfrastrukturen.\n{full}",
+        "Trafikverket, som ansvarar för stödet.\nBakgrund\nText om bakgrunden.",
+    ]
+    blocks, _, _ = blocks_from_pages(pages)
+    assert blocks[1].text == f"{full} Trafikverket, som ansvarar för stödet."
+    assert (blocks[1].page, blocks[1].page_end) == (1, 2)
+    # Before a heading, or after a line that does not fill the width, nothing is joined.
+    pages = [f"{full[:40]}\n", "Bakgrund\nText om bakgrunden."]
+    assert [b.kind for b in blocks_from_pages(pages)[0]] == ["paragraph", "heading", "paragraph"]
+    pages = [f"Inledande mening om arbetet.\n{full}", "Bakgrund\nText om bakgrunden."]
+    assert [b.text for b in blocks_from_pages(pages)[0]][-2] == "Bakgrund"
