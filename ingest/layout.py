@@ -28,7 +28,7 @@ _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _REFERENCE = re.compile(r"^\d{1,3}$")
 # "1Jfr artikel 36": a footnote's number glued to its first word.
 _FOOTNOTE_NUMBER = re.compile(r"^(\d{1,3})(?=[A-ZÅÄÖ])")
-_FOOTNOTE_START = re.compile(r"^(\d{1,3}) ")
+_FOOTNOTE_START = re.compile(r"^(\d{1,3}) (?=[^\d\s])")
 _PAGE_NUMBER = re.compile(
     r"^(?:(?:sida|sid|s\.|page)\s*\d+\s*(?:\(\s*\d+\s*\)|(?:av|/|of)\s*\d+)?"
     r"|\d+\s*(?:\(\s*\d+\s*\)|(?:av|/)\s*\d+)|[-–—]?\s*\d{1,3}\s*[-–—]?)$",

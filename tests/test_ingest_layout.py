@@ -203,3 +203,16 @@ def test_a_sentence_running_on_to_a_capitalised_word_on_the_next_page_is_joined(
     assert [b.kind for b in blocks_from_pages(pages)[0]] == ["paragraph", "heading", "paragraph"]
     pages = [f"Inledande mening om arbetet.\n{full}", "Bakgrund\nText om bakgrunden."]
     assert [b.text for b in blocks_from_pages(pages)[0]][-2] == "Bakgrund"
+
+
+def test_an_address_footer_line_opening_with_digits_is_not_a_footnote():
+    lines = (
+        *body_lines(["Regeringen har beslutat om en ny förordning om stöd till laddning."] * 4),
+        Line(
+            "Regeringskansliet, 103 33 Stockholm. Besöksadress Drottninggatan 16. Telefon", 44, 7.5
+        ),
+        Line("405 10 00. www.regeringen.se", 36, 7.5),
+    )
+    layout = lay_out([PageLines(lines, 0, 842)])
+    assert "Regeringskansliet" not in layout.pages[0] and "405 10 00" not in layout.pages[0]
+    assert layout.footnotes == ((),)
