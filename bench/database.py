@@ -330,7 +330,7 @@ def _database_size(url: str) -> dict:
         return dict(
             conn.execute(
                 "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)",
-                (["chunks", "postings", "terms", "stems", "documents"],),
+                (["chunks", "terms", "stems", "documents"],),
             ).fetchall()
         )
 

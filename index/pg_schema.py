@@ -51,24 +51,24 @@ CREATE TABLE chunks (
     folded text NOT NULL,
     embed_key text NOT NULL,
     length integer NOT NULL,
+    terms bytea NOT NULL,
     dims integer NOT NULL,
     embedding halfvec NOT NULL
 );
 CREATE INDEX chunks_by_source ON chunks (source, ordinal);
 CREATE INDEX chunks_by_embed_key ON chunks (embed_key);
--- BM25 term statistics: document frequency per term, and one posting per (term, passage)
--- with the term's frequency and the passage's length, so scores follow from the table.
+-- BM25 term statistics: per term its document frequency and its postings packed as
+-- little-endian int32 arrays (passage row ids ascending, the term's frequency in each, each
+-- passage's length in terms), read whole and scored with NumPy as bm25s does; one row per
+-- (term, passage) would make a common term cost tens of milliseconds of executor time.
+-- `chunks.terms` lists each passage's term ids, so a publish knows which terms to rewrite.
 CREATE TABLE terms (
-    term_id integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY,
+    term_id integer PRIMARY KEY,
     term text NOT NULL UNIQUE,
-    df integer NOT NULL
-);
-CREATE TABLE postings (
-    term_id integer NOT NULL,
-    row_id integer NOT NULL,
-    tf integer NOT NULL,
-    length integer NOT NULL,
-    PRIMARY KEY (term_id, row_id) INCLUDE (tf, length)
+    df integer NOT NULL,
+    rows bytea NOT NULL,
+    tfs bytea NOT NULL,
+    lengths bytea NOT NULL
 );
 -- How often each word stem occurs in the indexed text: the lexicon of compound splitting.
 CREATE TABLE stems (

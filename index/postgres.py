@@ -513,9 +513,18 @@ class _Documents(Mapping):
         return len(self._views.current.documents)
 
 
+@dataclass(frozen=True)
+class _TermPostings:
+    df: int
+    rows: np.ndarray
+    tfs: np.ndarray
+    lengths: np.ndarray
+
+
 class PgLexical:
     """The folder LexicalIndex's interface (analyzer, top, idf, coverage) over the `terms`
-    and `postings` tables, with bm25s's "lucene" BM25."""
+    table, with bm25s's "lucene" BM25: a query's terms and their packed postings are read
+    in one query and scored with NumPy."""
 
     def __init__(self, db: Database, views: _Views):
         self._db = db
@@ -525,27 +534,31 @@ class PgLexical:
     def analyzer(self) -> Analyzer:
         return self._views.current.analyzer
 
-    def _terms(self, terms: Iterable[str]) -> dict[str, tuple[int, int] | None]:
-        """(term id, document frequency) of each term, None for one no passage has; looked
-        up once per read."""
+    def _terms(self, terms: Iterable[str]) -> dict[str, _TermPostings | None]:
+        """Each term's postings, None for a term no passage has; read once per read."""
         wanted = _storable(dict.fromkeys(terms))
 
-        def lookup(conn) -> dict[str, tuple[int, int] | None]:
-            snapshot = _CURRENT.get()
-            known = snapshot.terms
+        def lookup(conn) -> dict[str, _TermPostings | None]:
+            known = _CURRENT.get().terms
             missing = [t for t in wanted if t not in known]
             if missing:
                 rows = conn.execute(
-                    "SELECT term, term_id, df FROM terms WHERE term = ANY(%s)", (missing,)
+                    "SELECT term, df, rows, tfs, lengths FROM terms WHERE term = ANY(%s)",
+                    (missing,),
+                    binary=True,
                 ).fetchall()
-                found = {term: (term_id, df) for term, term_id, df in rows}
+                found = {
+                    term: _TermPostings(df, _unpacked(r), _unpacked(t), _unpacked(n))
+                    for term, df, r, t, n in rows
+                }
                 for term in missing:
                     known[term] = found.get(term)
             return {t: known[t] for t in wanted}
 
         return self._db.run(lookup)
 
-    def _weight(self, df: int, view: _View) -> float:
+    @staticmethod
+    def _weight(df: int, view: _View) -> float:
         n = view.chunk_count
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
@@ -561,25 +574,27 @@ class PgLexical:
             counts = Counter(t for t in _storable(query_terms) if info.get(t))
             if not counts:
                 return []
-            ids = [info[t][0] for t in counts]
-            weights = [self._weight(info[t][1], view) * n for t, n in counts.items()]
-            restrict = "AND p.row_id = ANY(%(allowed)s)" if allowed is not None else ""
-            params = {
-                "ids": ids,
-                "weights": weights,
-                "a": BM25_K1 * (1 - BM25_B),
-                "c": BM25_K1 * BM25_B / view.average_length,
-                "depth": depth,
-                "allowed": _rows(allowed) if allowed is not None else None,
-            }
-            query = f"""
-                SELECT p.row_id, sum(q.weight * p.tf / (p.tf + %(a)s + %(c)s * p.length)) AS s
-                FROM unnest(%(ids)s::int[], %(weights)s::float8[]) AS q(term_id, weight)
-                JOIN postings p ON p.term_id = q.term_id {restrict}
-                GROUP BY p.row_id
-                ORDER BY s DESC, p.row_id
-                LIMIT %(depth)s"""
-            return [(int(r), float(s)) for r, s in conn.execute(query, params) if s > 0]
+            a = BM25_K1 * (1 - BM25_B)
+            c = BM25_K1 * BM25_B / view.average_length
+            rows, contributions = [], []
+            for term, n in counts.items():
+                p = info[term]
+                weight = self._weight(p.df, view) * n
+                tfs = p.tfs.astype(np.float32)
+                contributions.append(weight * tfs / (tfs + a + c * p.lengths))
+                rows.append(p.rows)
+            rows_all = np.concatenate(rows)
+            scores = np.bincount(rows_all, weights=np.concatenate(contributions))
+            if allowed is not None:
+                mask = np.zeros(len(scores), dtype=bool)
+                inside = np.asarray(allowed)
+                mask[inside[inside < len(scores)]] = True
+                scores = np.where(mask, scores, 0.0)
+            candidates = np.flatnonzero(scores > 0)
+            if len(candidates) > depth:
+                candidates = candidates[np.argpartition(-scores[candidates], depth - 1)[:depth]]
+            order = candidates[np.lexsort((candidates, -scores[candidates]))]
+            return [(int(r), float(scores[r])) for r in order]
 
         return self._db.run(read)
 
@@ -590,33 +605,26 @@ class PgLexical:
             view = self._views.current
             info = self._terms(terms)
             return {
-                t: self._weight(info[t][1] if info.get(t) else 0, view)
+                t: self._weight(info[t].df if info.get(t) else 0, view)
                 for t in dict.fromkeys(terms)
             }
 
         return self._db.run(read)
 
     def coverage(self, weights: dict[str, float], rows: list[int]) -> np.ndarray:
-        """For each of `rows`, the share of the terms' total weight its passage contains."""
+        """For each of `rows`, the share of the terms' total weight its passage contains,
+        read from the postings."""
         total = sum(weights.values())
         found = np.zeros(len(rows))
         if total <= 0 or not rows:
             return found
-
-        def read(conn) -> list[tuple[int, str]]:
-            info = self._terms(weights)
-            term_of = {info[t][0]: t for t in weights if info.get(t)}
-            if not term_of:
-                return []
-            found = conn.execute(
-                "SELECT row_id, term_id FROM postings WHERE term_id = ANY(%s) AND row_id = ANY(%s)",
-                (list(term_of), _rows(rows)),
-            ).fetchall()
-            return [(row, term_of[term_id]) for row, term_id in found]
-
-        position = {row: i for i, row in enumerate(rows)}
-        for row, term in self._db.run(read):
-            found[position[row]] += weights[term]
+        info = self._db.run(lambda conn: self._terms(weights))
+        wanted = np.asarray(rows)
+        for term, weight in weights.items():
+            p = info.get(term)
+            if p is not None and len(p.rows):
+                at = np.minimum(np.searchsorted(p.rows, wanted), len(p.rows) - 1)
+                found += weight * (p.rows[at] == wanted)
         return found / total
 
 
@@ -940,9 +948,9 @@ def _write(conn, corpus_dir: Path, where: str, config: IndexConfig, progress: bo
             (version, json.dumps(manifest, ensure_ascii=False), chunk_count, total_length),
         )
     if not reusable or len(fresh) + len(dropped) > max(100, len(prev_docs) // 10):
-        # Fresh statistics (and the visibility map, for index-only scans of postings) after
-        # a large change; autovacuum does the same for small ones in its own time.
-        for table in ("postings", "terms", "chunks", "documents"):
+        # Fresh planner statistics after a large change; autovacuum does the same for small
+        # ones in its own time.
+        for table in ("terms", "chunks", "documents"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
     return report
 
@@ -1005,28 +1013,40 @@ def _updated_stems(conn, fresh: list[_Fresh], dropped: list[str], reusable: bool
     return Counter({s: n for s, n in stems.items() if n > 0})
 
 
+def _packed(values) -> bytes:
+    return np.asarray(values, dtype="<i4").tobytes()
+
+
+def _unpacked(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<i4")
+
+
+@dataclass
+class _Postings:
+    """One term's postings while a publish edits them."""
+
+    term_id: int
+    rows: np.ndarray
+    tfs: np.ndarray
+    lengths: np.ndarray
+
+
 def _publish(conn, fresh, dropped, stems, failures, reusable, dimension) -> None:
     """Every change of one build, inside the caller's transaction."""
+    dropped_rows = np.zeros(0, dtype=np.int64)
+    touched_ids: set[int] = set()
     if not reusable:
         # DELETE, not TRUNCATE: TRUNCATE would lock readers out until the commit.
-        for table in ("postings", "chunks", "documents", "terms", "stems"):
+        for table in ("chunks", "documents", "terms", "stems"):
             conn.execute(f"DELETE FROM {table}")
     elif dropped:
-        rows = [
-            r
-            for (r,) in conn.execute(
-                "SELECT row_id FROM chunks WHERE source = ANY(%s)", (dropped,)
-            ).fetchall()
-        ]
-        if rows:
-            conn.execute(
-                "UPDATE terms t SET df = t.df - d.n FROM (SELECT term_id, count(*) AS n FROM "
-                "postings WHERE row_id = ANY(%s) GROUP BY term_id) d WHERE t.term_id = d.term_id",
-                (rows,),
-            )
-            conn.execute("DELETE FROM postings WHERE row_id = ANY(%s)", (rows,))
+        old = conn.execute(
+            "SELECT row_id, terms FROM chunks WHERE source = ANY(%s)", (dropped,), binary=True
+        ).fetchall()
+        dropped_rows = np.asarray(sorted(r for r, _ in old), dtype=np.int64)
+        for _, packed in old:
+            touched_ids.update(_unpacked(packed).tolist())
         conn.execute("DELETE FROM documents WHERE source = ANY(%s)", (dropped,))
-        conn.execute("DELETE FROM terms WHERE df <= 0")
 
     conn.execute("DELETE FROM stems")
     with conn.cursor().copy("COPY stems (stem, count) FROM STDIN") as copy:
@@ -1043,64 +1063,97 @@ def _publish(conn, fresh, dropped, stems, failures, reusable, dimension) -> None
     if total:
         conn.execute("SELECT setval('chunk_rows', %s)", (first + total,))
 
-    # Document frequencies of the fresh passages' terms, added in one upsert.
-    df: Counter = Counter()
-    for doc in fresh:
-        for terms in doc.terms:
-            df.update(set(terms))
-    conn.execute("CREATE TEMPORARY TABLE new_terms (term text, n integer) ON COMMIT DROP")
-    with conn.cursor().copy("COPY new_terms (term, n) FROM STDIN") as copy:
-        for term, n in df.items():
-            copy.write_row((term, n))
-    conn.execute(
-        "INSERT INTO terms (term, df) SELECT term, n FROM new_terms "
-        "ON CONFLICT (term) DO UPDATE SET df = terms.df + EXCLUDED.df"
-    )
-    term_ids = dict(
-        conn.execute(
-            "SELECT t.term, t.term_id FROM terms t JOIN new_terms n ON n.term = t.term"
-        ).fetchall()
-    )
+    # The postings of every term that a dropped or a fresh passage has: read, edited, and
+    # written back whole.
+    fresh_terms = {t for doc in fresh for terms in doc.terms for t in terms}
+    touched: dict[str, _Postings] = {}
+    if touched_ids or fresh_terms:
+        found = conn.execute(
+            "SELECT term, term_id, rows, tfs, lengths FROM terms "
+            "WHERE term_id = ANY(%s) OR term = ANY(%s)",
+            (sorted(touched_ids), sorted(fresh_terms)),
+            binary=True,
+        )
+        for term, term_id, rows, tfs, lengths in found:
+            touched[term] = _Postings(term_id, _unpacked(rows), _unpacked(tfs), _unpacked(lengths))
+    next_id = conn.execute("SELECT coalesce(max(term_id), 0) + 1 FROM terms").fetchone()[0]
+    if len(dropped_rows):
+        for postings in touched.values():
+            keep = ~np.isin(postings.rows, dropped_rows, assume_unique=True)
+            postings.rows, postings.tfs = postings.rows[keep], postings.tfs[keep]
+            postings.lengths = postings.lengths[keep]
 
+    additions: dict[str, tuple[list[int], list[int], list[int]]] = {}
     row = first
+    chunk_rows = []
+    for doc in fresh:
+        for i, chunk in enumerate(doc.entry.chunks):
+            terms = doc.terms[i]
+            length = len(terms)
+            ids = []
+            for term, tf in Counter(terms).items():
+                postings = touched.get(term)
+                if postings is None:
+                    empty = np.zeros(0, dtype="<i4")
+                    postings = touched[term] = _Postings(next_id, empty, empty, empty)
+                    next_id += 1
+                ids.append(postings.term_id)
+                rows, tfs, lengths = additions.setdefault(term, ([], [], []))
+                rows.append(row)
+                tfs.append(tf)
+                lengths.append(length)
+            chunk_rows.append((row, chunk, doc.entry.keys[i], length, _packed(ids), doc, i))
+            row += 1
+    for term, (rows, tfs, lengths) in additions.items():
+        postings = touched[term]
+        # New rows come from the sequence, above every stored one: order is kept.
+        postings.rows = np.concatenate([postings.rows, np.asarray(rows, dtype="<i4")])
+        postings.tfs = np.concatenate([postings.tfs, np.asarray(tfs, dtype="<i4")])
+        postings.lengths = np.concatenate([postings.lengths, np.asarray(lengths, dtype="<i4")])
+
+    if touched:
+        conn.execute(
+            "DELETE FROM terms WHERE term_id = ANY(%s)", ([p.term_id for p in touched.values()],)
+        )
+        with conn.cursor().copy(
+            "COPY terms (term_id, term, df, rows, tfs, lengths) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int4", "text", "int4", "bytea", "bytea", "bytea"])
+            for term, p in touched.items():
+                if len(p.rows):
+                    copy.write_row(
+                        (p.term_id, term, len(p.rows), _packed(p.rows), _packed(p.tfs),
+                         _packed(p.lengths))
+                    )  # fmt: skip
+
     chunk_types = ["int4", "text", "text", "int4", "text", "int4", "int4", "text", "text"]
-    chunk_types += ["text", "text", "int4", "int4", "bytea"]
+    chunk_types += ["text", "text", "int4", "bytea", "int4", "bytea"]
     with conn.cursor().copy(
         "COPY chunks (row_id, chunk_id, source, ordinal, section_path, page_start, page_end, "
-        "page_label, text, folded, embed_key, length, dims, embedding) FROM STDIN "
+        "page_label, text, folded, embed_key, length, terms, dims, embedding) FROM STDIN "
         "(FORMAT BINARY)"
-    ) as chunks_copy:
-        chunks_copy.set_types(chunk_types)
-        postings: list[str] = []
-        for doc in fresh:
-            for i, chunk in enumerate(doc.entry.chunks):
-                terms = doc.terms[i]
-                chunks_copy.write_row(
-                    (
-                        row,
-                        chunk.chunk_id,
-                        chunk.source,
-                        chunk.ordinal,
-                        json.dumps(list(chunk.section_path), ensure_ascii=False),
-                        chunk.page_start,
-                        chunk.page_end,
-                        chunk.page_label,
-                        chunk.text,
-                        fold(chunk.text),
-                        doc.entry.keys[i],
-                        len(terms),
-                        dimension,
-                        _halfvec_binary(doc.vectors[i]),
-                    )
+    ) as copy:
+        copy.set_types(chunk_types)
+        for row, chunk, key, length, term_ids, doc, i in chunk_rows:
+            copy.write_row(
+                (
+                    row,
+                    chunk.chunk_id,
+                    chunk.source,
+                    chunk.ordinal,
+                    json.dumps(list(chunk.section_path), ensure_ascii=False),
+                    chunk.page_start,
+                    chunk.page_end,
+                    chunk.page_label,
+                    chunk.text,
+                    fold(chunk.text),
+                    key,
+                    length,
+                    term_ids,
+                    dimension,
+                    _halfvec_binary(doc.vectors[i]),
                 )
-                length = len(terms)
-                postings.extend(
-                    f"{term_ids[t]}\t{row}\t{tf}\t{length}\n" for t, tf in Counter(terms).items()
-                )
-                row += 1
-    with conn.cursor().copy("COPY postings (term_id, row_id, tf, length) FROM STDIN") as copy:
-        for start in range(0, len(postings), 100_000):
-            copy.write("".join(postings[start : start + 100_000]))
+            )
 
     conn.execute("DELETE FROM failures")
     with conn.cursor() as cur:
