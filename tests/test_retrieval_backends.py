@@ -178,3 +178,28 @@ def test_a_new_model_rebuilds_the_whole_index(tmp_path, location):
     assert index.manifest["model"]["id"] == MINILM and index.manifest["model"]["dimension"] == 384
     hits = index.search("flyg eller tåg vid tjänsteresor", 2, "dense")
     assert any("tåg" in h.chunk.text for h in hits)
+
+
+def test_ask_answers_alike_over_both_backends(tmp_path, pg_url, capsys):
+    """The answer layer (`strategisok ask`) reads the index only through SearchIndex, so it
+    says the same over the database as over the folder."""
+    import json
+
+    from app.cli import main
+
+    corpus = _corpus(tmp_path)
+    folder = tmp_path / "idx"
+    _build(corpus, folder)
+    _build(corpus, pg_url)
+    answers = []
+    for location in (["--index-dir", str(folder)], ["--database", pg_url]):
+        replies = []
+        for question in QUESTIONS[:4]:
+            assert main(["ask", question, "--json", "-k", "3", *location]) == 0
+            reply = json.loads(capsys.readouterr().out)
+            for r in reply["results"]:
+                r["score"] = round(r["score"], 2)
+            replies.append(reply)
+        answers.append(replies)
+    assert answers[0] == answers[1]
+    assert any(reply["found"] for reply in answers[0])
