@@ -91,7 +91,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KORPUSMAPP",
         help="dokumentmappen (standard corpus/, eller STRATEGISOK_CORPUS)",
     )
-    p.add_argument("--model", help="sentence-transformers-modell: namn eller lokal mapp")
+    p.add_argument(
+        "--model",
+        help="multilingual-e5-small (standard), strategisok-sv-static (snabb), "
+        "bundled:all-MiniLM-L6-v2 eller en sentence-transformers-modell (namn eller mapp)",
+    )
     p.add_argument("--device", help="cpu (standard) eller cuda")
     p.add_argument("--batch-size", type=int, help="textavsnitt per embeddingomgång")
     p.add_argument("--chunk-tokens", type=int, help="största avsnitt i modellens token")

@@ -34,9 +34,9 @@ class Settings:
     )
     model: str = _setting(
         DEFAULT_MODEL,
-        "Embeddingmodell: namn eller lokal mapp med en sentence-transformers-modell "
-        "(standard: vår svenska strategisok-sv-static; bundled:all-MiniLM-L6-v2 är den "
-        "engelska medföljande).",
+        "Embeddingmodell (standard: multilingual-e5-small, som läser svenska; "
+        "strategisok-sv-static är vår snabba svenska modell, bundled:all-MiniLM-L6-v2 den "
+        "engelska medföljande), eller lokal mapp med en sentence-transformers-modell.",
         "--model",
     )
     device: str = _setting("cpu", "Beräkningsenhet för modellen: cpu eller cuda.", "--device")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from index import Filters, IndexConfig, IndexUnavailable, SearchIndex, build_index
-from index.embedder import MINILM
+from index.embedder import DEFAULT_MODEL, MINILM
 from index.manifest import BUILDS, CURRENT, current_build
 
 pytestmark = pytest.mark.slow
@@ -73,8 +73,8 @@ def test_manifest_records_model_settings_and_checksums(tmp_path):
     _build(corpus, index_dir)
     manifest = json.loads((current_build(index_dir) / "manifest.json").read_text())
     assert manifest["format_version"] == 1
-    assert manifest["model"]["id"] == "strategisok-sv-static"
-    assert manifest["model"]["dimension"] == 256
+    assert manifest["model"]["id"] == DEFAULT_MODEL == "multilingual-e5-small"
+    assert manifest["model"]["dimension"] == 384
     assert manifest["chunking"]["max_tokens"] <= manifest["model"]["max_tokens"]
     assert manifest["counts"]["documents"] == 2
     assert {"chunks.sqlite", "dense.faiss"} <= set(manifest["files"])
