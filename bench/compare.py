@@ -64,7 +64,7 @@ def side_by_side(a: dict, b: dict, label: str) -> str:
     ]
     for name in ma:
         x, y = ma[name], mb[name]
-        ratio = f"{y / x:.2f}×" if x and y else ""
+        ratio = f"{y / x:.3g}×" if x and y else ""
         lines.append(f"| {name} | {_fmt(x)} | {_fmt(y)} | {ratio} |")
     return "\n".join(lines)
 
