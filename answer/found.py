@@ -49,6 +49,8 @@ class FoundThresholds:
     """Cosine of the best candidate sentence at which the words no longer matter."""
     unknown: float = 1.0
     """Largest share of the question's rare-word weight in words no passage uses."""
+    missing_rare: float = 1.0
+    """Largest relative IDF of a known question word that the lead's passage lacks."""
 
     @classmethod
     def for_model(cls, model_id: str) -> FoundThresholds:
@@ -73,4 +75,8 @@ def is_found(evidence: Evidence, thresholds: FoundThresholds | None = None) -> b
     t = thresholds or FoundThresholds()
     if t.similarity is not None and evidence.similarity >= t.similarity:
         return True
-    return evidence.relevance >= t.relevance and evidence.unknown <= t.unknown
+    return (
+        evidence.relevance >= t.relevance
+        and evidence.unknown <= t.unknown
+        and evidence.missing_rare <= t.missing_rare
+    )

@@ -59,10 +59,13 @@ def _grid(answerable: list[Evidence | None], unanswerable: list[Evidence | None]
             for v in np.quantile([e.similarity for e in seen], np.linspace(0.3, 1, 29))
         }
     )
-    for r, s, u in itertools.product(
-        relevance, [*similarity, None], (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 1.0)
+    for r, s, u, m in itertools.product(
+        relevance,
+        [*similarity, None],
+        (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 1.0),
+        (0.6, 0.7, 0.8, 0.9, 1.0),
     ):
-        yield FoundThresholds(relevance=r, similarity=s, unknown=u)
+        yield FoundThresholds(relevance=r, similarity=s, unknown=u, missing_rare=m)
 
 
 def calibrate(
