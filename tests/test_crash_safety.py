@@ -40,6 +40,9 @@ def _env(mark: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRATEGISOK_")}
     env["CRASH_TEST_MARK"] = mark  # inherited by the PDF worker, so orphans can be found
     env["HF_HUB_OFFLINE"] = "1"
+    # Crash safety does not depend on the model, and 24 builds that each embed new documents
+    # with the default transformer (e5, ~1,500 tokens/s on two cores) take many minutes.
+    env["STRATEGISOK_MODEL"] = "strategisok-sv-static"
     return env
 
 
