@@ -463,10 +463,44 @@ class _View:
     analyzer: Analyzer
     chunk_count: int
     total_length: int
+    postings: _PostingsCache = field(default_factory=lambda: _PostingsCache())
+    """Terms' postings read under this version (they cannot change within it)."""
 
     @property
     def average_length(self) -> float:
         return self.total_length / self.chunk_count if self.chunk_count else 1.0
+
+
+POSTINGS_CACHE_BYTES = 64 << 20
+"""Postings kept in memory per published version: a common term's postings are hundreds of
+kilobytes, and shipping them for every query was most of a database search's time."""
+
+
+class _PostingsCache:
+    """Terms' postings of one version, the oldest dropped past POSTINGS_CACHE_BYTES."""
+
+    def __init__(self):
+        self._items: dict[str, _TermPostings | None] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, term: str):
+        return self._items.get(term, _MISSING)
+
+    def put(self, term: str, postings: _TermPostings | None) -> None:
+        size = 0 if postings is None else 3 * postings.rows.nbytes
+        with self._lock:
+            if term in self._items:
+                return
+            self._items[term] = postings
+            self._bytes += size
+            while self._bytes > POSTINGS_CACHE_BYTES and self._items:
+                oldest = next(iter(self._items))
+                dropped = self._items.pop(oldest)
+                self._bytes -= 0 if dropped is None else 3 * dropped.rows.nbytes
+
+
+_MISSING = object()
 
 
 _VIEW: contextvars.ContextVar[_View | None] = contextvars.ContextVar("pg_view", default=None)
@@ -540,6 +574,10 @@ class PgLexical:
 
         def lookup(conn) -> dict[str, _TermPostings | None]:
             known = _CURRENT.get().terms
+            cache = self._views.current.postings
+            for term in wanted:
+                if term not in known and (cached := cache.get(term)) is not _MISSING:
+                    known[term] = cached
             missing = [t for t in wanted if t not in known]
             if missing:
                 rows = conn.execute(
@@ -553,6 +591,7 @@ class PgLexical:
                 }
                 for term in missing:
                     known[term] = found.get(term)
+                    cache.put(term, known[term])
             return {t: known[t] for t in wanted}
 
         return self._db.run(lookup)
