@@ -122,6 +122,7 @@ class SearchIndex:
             from .postgres import open_database_index
 
             return open_database_index(index_dir, device, weights)
+        index_dir = Path(index_dir)
         chosen = choose_build(index_dir)
         if chosen is None:
             raise IndexUnavailable(
