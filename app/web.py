@@ -429,7 +429,12 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                 filters=filters or None,
                 mode=mode if mode in MODES else "hybrid",
             )
-            text = answer_markdown(answer, filtered=bool(filters))
+            read_by_ocr = {
+                d.source: "; ".join(w for w in d.warnings if "OCR" in w)
+                for d in index.documents()
+                if any("OCR" in w for w in d.warnings)
+            }
+            text = answer_markdown(answer, filtered=bool(filters), read_by_ocr=read_by_ocr)
         history.append({"role": "assistant", "content": text})
         return history, [*earlier, message], ""
 

@@ -136,11 +136,13 @@ def empty_question_answer() -> str:
     )
 
 
-def answer_markdown(answer: Answer, filtered: bool = False) -> str:
+def answer_markdown(
+    answer: Answer, filtered: bool = False, read_by_ocr: dict[str, str] | None = None
+) -> str:
     """The assistant's message: how the question was read, the verbatim lead and the passage
     it came from, then numbered sources with their passages and the question's words
-    highlighted. Every piece of document text is escaped; only the structure around it is
-    markdown."""
+    highlighted; `read_by_ocr` maps a source to the note that pages of it were read by OCR.
+    Every piece of document text is escaped; only the structure around it is markdown."""
     notes = []
     if answer.truncated:
         notes.append(f"*Frågan var lång och kortades till {MAX_QUESTION_CHARS} tecken.*")
@@ -180,6 +182,9 @@ def answer_markdown(answer: Answer, filtered: bool = False) -> str:
         ]
         if facts:
             head.append(md_text(" · ".join(facts)))
+        source = hits[0].chunk.source
+        if read_by_ocr and source in read_by_ocr:
+            head.append(f"*Obs: {md_text(read_by_ocr[source])}.*")
         parts.append("  \n".join(head))
         for hit in hits:
             where = " · ".join(where_facts(hit))

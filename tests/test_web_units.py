@@ -141,6 +141,15 @@ def test_the_answer_cites_title_and_section_and_copies_clean_text():
     assert "<mark>" not in values[1]
 
 
+def test_a_document_read_by_ocr_says_so_under_its_title():
+    note = "Sida 2 är inskannad och lästes med OCR – texten kan innehålla lästfel"
+    answer = answer_markdown(answered("Vad gäller?", [hit()], PASSAGE), read_by_ocr={"a.pdf": note})
+    assert "*Obs: Sida 2 är inskannad och lästes med OCR – texten kan innehålla lästfel.*" in (
+        answer
+    )
+    assert "OCR" not in answer_markdown(answered("Vad gäller?", [hit()], PASSAGE))
+
+
 def test_sources_from_one_document_are_grouped_under_it():
     hits = [hit(source="a.pdf", ordinal=0), hit(source="b.pdf", ordinal=1, title="Annat")]
     hits.append(hit("Ett tredje avsnitt ur a.", source="a.pdf", ordinal=5))
