@@ -46,7 +46,10 @@ def _start(corpus: Path, url: str, watch: bool = False) -> subprocess.Popen:
     """The index command; with `watch`, its progress lines on stdout (else silenced)."""
     quiet = [] if watch else ["--quiet"]
     return subprocess.Popen(
-        [sys.executable, "-m", "app", "index", str(corpus), "--database", url, *quiet],
+        [
+            *(sys.executable, "-m", "app", "index", str(corpus), "--database", url, *quiet),
+            *("--model", "strategisok-sv-static"),  # crash safety does not depend on the model
+        ],
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.PIPE if watch else subprocess.DEVNULL,

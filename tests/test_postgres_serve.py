@@ -28,6 +28,7 @@ QUESTIONS = (
     "Vilka inriktningar har den internationella strategin?",
 )
 CLIENTS_PER_SERVER = 2
+STATIC = "strategisok-sv-static"  # what is tested does not depend on the model
 
 
 def _env() -> dict[str, str]:
@@ -89,7 +90,7 @@ def test_two_servers_answer_while_a_third_process_indexes(tmp_path, pg_url):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
-    build_index(corpus, pg_url, IndexConfig(), progress=False)
+    build_index(corpus, pg_url, IndexConfig(model=STATIC), progress=False)
     servers = [_serve(pg_url) for _ in range(2)]
     try:
         for process, address in servers:
@@ -128,7 +129,10 @@ def test_two_servers_answer_while_a_third_process_indexes(tmp_path, pg_url):
         for thread in threads:
             thread.start()
         writer = subprocess.run(
-            [sys.executable, "-m", "app", "index", str(corpus), "--database", pg_url, "--quiet"],
+            [
+                *(sys.executable, "-m", "app", "index", str(corpus), "--database", pg_url),
+                *("--quiet", "--model", STATIC),
+            ],
             cwd=ROOT,
             env=_env(),
             capture_output=True,
