@@ -22,6 +22,7 @@ from index.search import MAX_QUERY_CHARS
 from ingest import ocr as ingest_ocr
 
 from .evaluation import (
+    Question,
     QuestionFileError,
     evaluate,
     evaluate_answers,
@@ -362,26 +363,37 @@ def _print_hits(query: str, result: dict, color: bool, heading: bool = True) -> 
     print()
 
 
-def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+def _questions(args: argparse.Namespace) -> tuple[list[Question], Filters]:
+    """The question lines of `search`/`ask` (--batch FILE, else the one question as a line
+    with `previous` from --previous) and the filters; UsageError for a bad combination."""
     if (args.query is None) == (args.batch is None):
         raise UsageError("Ange antingen en fråga eller --batch FRÅGOR.jsonl, inte båda.")
     if args.k < 1:
         raise UsageError("-k måste vara minst 1.")
     filters = parse_filters(args.filter)
+    if not args.batch:
+        return [Question(args.query, previous=tuple(getattr(args, "previous", ()) or ()))], filters
     try:
-        batch = read_questions(args.batch, need_target=False) if args.batch else []
+        return read_questions(args.batch, need_target=False), filters
     except QuestionFileError as exc:
         raise UsageError(str(exc)) from exc
-    queries = [q.q for q in batch] if args.batch else [args.query]
+
+
+def _warn_if_long(query: str) -> None:
+    if len(query) > MAX_QUERY_CHARS:
+        print(
+            f"Obs: frågan är {len(query)} tecken lång; bara de första {MAX_QUERY_CHARS} "
+            "används i sökningen.",
+            file=sys.stderr,
+        )
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    questions, filters = _questions(args)
     index = _open_index(settings, settings.device)
     color = sys.stdout.isatty()
-    for query in queries:
-        if len(query) > MAX_QUERY_CHARS:
-            print(
-                f"Obs: frågan är {len(query)} tecken lång; bara de första {MAX_QUERY_CHARS} "
-                "används i sökningen.",
-                file=sys.stderr,
-            )
+    for query in (q.q for q in questions):
+        _warn_if_long(query)
         result = query_to_json(
             query, index.search(query, k=args.k, mode=args.mode, filters=filters)
         )
@@ -408,28 +420,17 @@ def _print_answer(result: dict, color: bool) -> None:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from answer import answer_question
 
-    if (args.query is None) == (args.batch is None):
-        raise UsageError("Ange antingen en fråga eller --batch FRÅGOR.jsonl, inte båda.")
     if args.batch and args.previous:
         raise UsageError('--previous gäller en enstaka fråga; i --batch anges "previous" per rad.')
-    if args.k < 1:
-        raise UsageError("-k måste vara minst 1.")
-    filters = parse_filters(args.filter)
-    try:
-        batch = read_questions(args.batch, need_target=False) if args.batch else []
-    except QuestionFileError as exc:
-        raise UsageError(str(exc)) from exc
-    asks = [(q.q, q.previous) for q in batch] if args.batch else [(args.query, args.previous)]
+    questions, filters = _questions(args)
     index = _open_index(settings, settings.device)
     color = sys.stdout.isatty()
-    for query, previous in asks:
-        if len(query) > MAX_QUERY_CHARS:
-            print(
-                f"Obs: frågan är {len(query)} tecken lång; bara de första {MAX_QUERY_CHARS} "
-                "används i sökningen.",
-                file=sys.stderr,
-            )
-        answer = answer_question(index, query, list(previous), k=args.k, filters=filters or None)
+    for question in questions:
+        query = question.q
+        _warn_if_long(query)
+        answer = answer_question(
+            index, query, list(question.previous), k=args.k, filters=filters or None
+        )
         result = answer_to_json(query, answer)
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)

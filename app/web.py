@@ -44,7 +44,7 @@ from .web_answer import (
     html_text,
     md_text,
 )
-from .web_documents import SORTS, candidate_questions, list_documents
+from .web_documents import SORTS, candidate_questions, list_documents, listing_html
 from .web_files import add_routes
 from .web_guard import SESSION_SECONDS, ApiArguments, Guard
 from .web_phrases import phrase_of, phrases_html
@@ -691,10 +691,13 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
             )
 
         def show_documents(text, sort, page, step=0):
-            documents = library.index.documents() if library.index else []
+            index = library.index
+            if index is None:
+                return documents_html(library), 1, gr.update(), gr.update()
+            documents = index.documents()
             listing = list_documents(documents, text or "", sort or "titel", int(page or 1) + step)
             return (
-                documents_html(library, text or "", sort or "titel", listing.page),
+                listing_html(index, documents, listing, text or ""),
                 listing.page,
                 gr.update(interactive=listing.page > 1),
                 gr.update(interactive=listing.page < listing.pages),

@@ -137,7 +137,11 @@ def documents_html(
     if index is None:
         return f'<p class="sok-info">{html_text(problem or "")}</p>'
     documents = index.documents()
-    listing = list_documents(documents, text, sort, page)
+    return listing_html(index, documents, list_documents(documents, text, sort, page), text)
+
+
+def listing_html(index: SearchIndex, documents: list, listing: DocumentPage, text: str) -> str:
+    """The document list for `listing`, one page of `documents` (all of the index's)."""
     out = [f'<div class="sok-docs"><p class="sok-counts">{html_text(type_counts(documents))}.</p>']
     if index.warning:
         out.append(f'<p class="sok-info"><strong>Obs:</strong> {html_text(index.warning)}</p>')

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 import ingest
-from ingest.models import Chunk, DocumentMetadata, IngestError
+from ingest.models import Chunk, IngestError
 
 from .build import (
     PREFIX_TOKENS,
@@ -42,7 +42,16 @@ from .embedder import Embedder
 from .lexical import ANALYZER_VERSION, LEXICON_MIN_COUNT, PART_MIN_CHARS, Analyzer, words
 from .manifest import IndexUnavailable
 from .pg_schema import MIGRATIONS, SCHEMA_VERSION
-from .store import Failure, Filters, StoredDocument, fold, year_of
+from .store import (
+    CHUNK_COLUMNS,
+    Failure,
+    Filters,
+    StoredDocument,
+    chunk_from_row,
+    document_from_row,
+    fold,
+    year_of,
+)
 
 try:
     import psycopg
@@ -317,39 +326,10 @@ def _configure_reader(conn: psycopg.Connection) -> None:
 
 # -- reading --------------------------------------------------------------------------------
 
-_CHUNK_COLUMNS = "chunk_id, source, ordinal, section_path, page_start, page_end, page_label, text"
 _DOCUMENT_COLUMNS = (
     "source, content_hash, title, doc_type, organisation, date, diarienummer, page_count, "
     "running_headers, warnings, chunk_count"
 )
-
-
-def _chunk(row: tuple) -> Chunk:
-    chunk_id, source, ordinal, section_path, page_start, page_end, page_label, text = row
-    return Chunk(
-        chunk_id=chunk_id,
-        source=source,
-        ordinal=ordinal,
-        section_path=tuple(json.loads(section_path)),
-        page_start=page_start,
-        page_end=page_end,
-        page_label=page_label,
-        text=text,
-    )
-
-
-def _document(row: tuple) -> StoredDocument:
-    (source, content_hash, title, doc_type, org, date, dnr, pages, headers, warnings, count) = row
-    metadata = DocumentMetadata(
-        title=title,
-        doc_type=doc_type,
-        organisation=org,
-        date=date,
-        diarienummer=dnr,
-        page_count=pages,
-        running_headers=tuple(json.loads(headers)),
-    )
-    return StoredDocument(source, content_hash, metadata, tuple(json.loads(warnings)), count)
 
 
 def _rows(values: Iterable[int]) -> list[int]:
@@ -366,7 +346,7 @@ class PgStore:
     def documents(self) -> list[StoredDocument]:
         return self._db.run(
             lambda c: [
-                _document(r)
+                document_from_row(r)
                 for r in c.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents ORDER BY source")
             ]
         )
@@ -376,7 +356,7 @@ class PgStore:
             row = c.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE source = %s", (source,)
             ).fetchone()
-            return _document(row) if row else None
+            return document_from_row(row) if row else None
 
         return self._db.run(read)
 
@@ -393,9 +373,9 @@ class PgStore:
     def chunks_of(self, source: str) -> list[tuple[Chunk, str]]:
         return self._db.run(
             lambda c: [
-                (_chunk(r[:-1]), r[-1])
+                (chunk_from_row(r[:-1]), r[-1])
                 for r in c.execute(
-                    f"SELECT {_CHUNK_COLUMNS}, embed_key FROM chunks WHERE source = %s "
+                    f"SELECT {CHUNK_COLUMNS}, embed_key FROM chunks WHERE source = %s "
                     "ORDER BY ordinal",
                     (source,),
                 )
@@ -408,9 +388,9 @@ class PgStore:
             return {}
         return self._db.run(
             lambda c: {
-                r[0]: _chunk(r[1:])
+                r[0]: chunk_from_row(r[1:])
                 for r in c.execute(
-                    f"SELECT row_id, {_CHUNK_COLUMNS} FROM chunks WHERE row_id = ANY(%s)", (rows,)
+                    f"SELECT row_id, {CHUNK_COLUMNS} FROM chunks WHERE row_id = ANY(%s)", (rows,)
                 )
             }
         )
@@ -746,7 +726,7 @@ class PgSnapshots:
         documents = {
             d.source: d
             for d in (
-                _document(r)
+                document_from_row(r)
                 for r in conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents ORDER BY source")
             )
         }
@@ -883,10 +863,8 @@ def _write(conn, corpus_dir: Path, where: str, config: IndexConfig, progress: bo
         and previous["chunking"]["fingerprint"] == fingerprint
         and previous["model"]["dimension"] == embedder.dimension
     )
-    prev_docs = {
-        d.source: d
-        for d in (_document(r) for r in conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents"))
-    }
+    rows = conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents")
+    prev_docs = {d.source: d for d in map(document_from_row, rows)}
     report = BuildReport(build_dir=where)  # type: ignore[arg-type]
     fresh: list[_Fresh] = []
     kept: set[str] = set()

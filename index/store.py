@@ -180,7 +180,7 @@ class Store:
             "SELECT source, content_hash, title, doc_type, organisation, date, diarienummer,"
             " page_count, running_headers, warnings, chunk_count FROM documents ORDER BY source"
         )
-        return [_stored_document(row) for row in rows]
+        return [document_from_row(row) for row in rows]
 
     def document(self, source: str) -> StoredDocument | None:
         row = self._db.execute(
@@ -188,7 +188,7 @@ class Store:
             " page_count, running_headers, warnings, chunk_count FROM documents WHERE source=?",
             (source,),
         ).fetchone()
-        return _stored_document(row) if row else None
+        return document_from_row(row) if row else None
 
     def failures(self) -> list[Failure]:
         rows = self._db.execute("SELECT source, reason, kept_previous FROM failures ORDER BY 1")
@@ -197,10 +197,10 @@ class Store:
     def chunks_of(self, source: str) -> list[tuple[Chunk, str]]:
         """A document's chunks in order, each with its embedding-cache key."""
         rows = self._db.execute(
-            f"SELECT {_CHUNK_COLUMNS}, embed_key FROM chunks WHERE source=? ORDER BY ordinal",
+            f"SELECT {CHUNK_COLUMNS}, embed_key FROM chunks WHERE source=? ORDER BY ordinal",
             (source,),
         )
-        return [(_chunk(row[:-1]), row[-1]) for row in rows]
+        return [(chunk_from_row(row[:-1]), row[-1]) for row in rows]
 
     def chunks_by_rows(self, rows: Iterable[int]) -> dict[int, Chunk]:
         rows = list(rows)
@@ -208,9 +208,9 @@ class Store:
             return {}
         marks = ",".join("?" * len(rows))
         found = self._db.execute(
-            f"SELECT row, {_CHUNK_COLUMNS} FROM chunks WHERE row IN ({marks})", rows
+            f"SELECT row, {CHUNK_COLUMNS} FROM chunks WHERE row IN ({marks})", rows
         )
-        return {r[0]: _chunk(r[1:]) for r in found}
+        return {r[0]: chunk_from_row(r[1:]) for r in found}
 
     def rows_containing(self, phrase: str) -> np.ndarray:
         """Rows whose passage contains `phrase` (whitespace- and case-folded), ascending."""
@@ -245,10 +245,11 @@ class Store:
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
 
-_CHUNK_COLUMNS = "chunk_id, source, ordinal, section_path, page_start, page_end, page_label, text"
+CHUNK_COLUMNS = "chunk_id, source, ordinal, section_path, page_start, page_end, page_label, text"
 
 
-def _chunk(row: tuple) -> Chunk:
+def chunk_from_row(row: tuple) -> Chunk:
+    """A Chunk from the CHUNK_COLUMNS of a row (SQLite here, PostgreSQL in postgres.py)."""
     chunk_id, source, ordinal, section_path, page_start, page_end, page_label, text = row
     return Chunk(
         chunk_id=chunk_id,
@@ -262,7 +263,8 @@ def _chunk(row: tuple) -> Chunk:
     )
 
 
-def _stored_document(row: tuple) -> StoredDocument:
+def document_from_row(row: tuple) -> StoredDocument:
+    """A StoredDocument from a `documents` row, in the order of the table's columns."""
     (
         source,
         content_hash,
