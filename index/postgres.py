@@ -77,21 +77,37 @@ READ_RETRIES = 5
 """Tries of a search whose connection broke (a restarted server, a dropped connection)."""
 CONNECT_TIMEOUT_S = 10
 
-OPEN_SNAPSHOT = (
-    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-    "SELECT version, manifest, chunk_count, total_length FROM index_state"
-)
-"""Opens a read's transaction and reads the published state in one round trip."""
+BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+READ_STATE = "SELECT version, manifest, chunk_count, total_length FROM index_state"
+"""Sent together (with a search's first queries, see _Prefetch) in one round trip."""
+
+Statement = tuple[str, Any, bool]
+"""A query, its parameters, and whether its results come back in binary."""
 
 
 @dataclass
 class _Snapshot:
-    """One read: its connection, the published state it sees, and the term statistics
-    looked up so far (a search asks for the same terms' ids and frequencies twice)."""
+    """One read: its connection, the published state it sees, the results of the queries
+    sent with its start, and the term postings looked up so far (a search asks for the
+    same terms twice)."""
 
     conn: Any
     state: tuple | None
-    terms: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    prefetched: list[list[tuple]] = field(default_factory=list)
+    terms: dict[str, _TermPostings | None] = field(default_factory=dict)
+    nearest: tuple[tuple[bytes, int], list[tuple[int, float]]] | None = None
+    """The dense ranking read with the snapshot's start: ((query vector, k), rows)."""
+    commit_with_chunks: bool = False
+    """The read's passage query is its last: it commits in the same round trip."""
+    committed: bool = False
+
+
+class _Committed:
+    """Stands in for a read's connection once its transaction has committed: a query
+    after that would not see the read's snapshot, so it fails loudly instead."""
+
+    def __getattr__(self, name):
+        raise AssertionError("a read queried the database after its snapshot had ended")
 
 
 _CURRENT: contextvars.ContextVar[_Snapshot | None] = contextvars.ContextVar(
@@ -249,28 +265,39 @@ class Database:
                 )
             return self._pool
 
-    def run(self, fn: Callable[[psycopg.Connection], T]) -> T:
+    def run(self, fn: Callable[[psycopg.Connection], T], prefetch: Iterable[Statement] = ()) -> T:
         """`fn(connection)` inside one read-only REPEATABLE READ transaction; calls of `run`
-        made inside `fn` share it. A broken connection (a dropped one, a restarted server)
-        is replaced and `fn` run again: reads can be repeated."""
+        made inside `fn` share it. The `prefetch` statements are sent with the transaction's
+        start, in the same round trip, and their rows left in the snapshot's `prefetched`.
+        A broken connection (a dropped one, a restarted server) is replaced and `fn` run
+        again: reads can be repeated."""
         if (snapshot := _CURRENT.get()) is not None:
             return fn(snapshot.conn)
         delay = 0.2
+        prefetch = list(prefetch)
         for attempt in range(READ_RETRIES):
             try:
                 with self._get_pool().connection() as conn:
-                    cursor = conn.execute(OPEN_SNAPSHOT)
-                    cursor.nextset()
-                    token = _CURRENT.set(_Snapshot(conn, cursor.fetchone()))
+                    token = None
                     try:
+                        with conn.pipeline():
+                            conn.execute(BEGIN_SNAPSHOT)
+                            state = conn.execute(READ_STATE)
+                            sent = [conn.execute(q, p, binary=b) for q, p, b in prefetch]
+                        snapshot = _Snapshot(
+                            conn, state.fetchone(), [cursor.fetchall() for cursor in sent]
+                        )
+                        token = _CURRENT.set(snapshot)
                         result = fn(conn)
                     except BaseException:
                         if not conn.broken:
                             conn.execute("ROLLBACK")
                         raise
                     finally:
-                        _CURRENT.reset(token)
-                    conn.execute("COMMIT")
+                        if token is not None:
+                            _CURRENT.reset(token)
+                    if not snapshot.committed:
+                        conn.execute("COMMIT")
                     return result
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 # Connections that broke while idle in the pool (a restarted server) are
@@ -285,6 +312,21 @@ class Database:
                 time.sleep(delay)
                 delay = min(delay * 2, 3.0)
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def last(query: str, params: Any) -> list[tuple]:
+        """The rows of `query` in the current read. Where the read said this is its last
+        query, it commits in the same round trip, and the read can query no more."""
+        snapshot = _CURRENT.get()
+        conn = snapshot.conn
+        if not snapshot.commit_with_chunks:
+            return conn.execute(query, params).fetchall()
+        with conn.pipeline():
+            cursor = conn.execute(query, params)
+            conn.execute("COMMIT")
+        snapshot.committed = True
+        snapshot.conn = _Committed()
+        return cursor.fetchall()
 
     def close(self) -> None:
         with self._lock:
@@ -389,7 +431,7 @@ class PgStore:
         return self._db.run(
             lambda c: {
                 r[0]: chunk_from_row(r[1:])
-                for r in c.execute(
+                for r in self._db.last(
                     f"SELECT row_id, {CHUNK_COLUMNS} FROM chunks WHERE row_id = ANY(%s)", (rows,)
                 )
             }
@@ -560,21 +602,34 @@ class PgLexical:
                     known[term] = cached
             missing = [t for t in wanted if t not in known]
             if missing:
-                rows = conn.execute(
-                    "SELECT term, df, rows, tfs, lengths FROM terms WHERE term = ANY(%s)",
-                    (missing,),
-                    binary=True,
-                ).fetchall()
-                found = {
-                    term: _TermPostings(df, _unpacked(r), _unpacked(t), _unpacked(n))
-                    for term, df, r, t, n in rows
-                }
-                for term in missing:
-                    known[term] = found.get(term)
-                    cache.put(term, known[term])
+                query, params, binary = self.postings_query(missing)
+                rows = conn.execute(query, params, binary=binary).fetchall()
+                self.keep_postings(missing, rows, known, cache)
             return {t: known[t] for t in wanted}
 
         return self._db.run(lookup)
+
+    @staticmethod
+    def postings_query(terms: list[str]) -> Statement:
+        return (
+            "SELECT term, df, rows, tfs, lengths FROM terms WHERE term = ANY(%s)",
+            (terms,),
+            True,
+        )
+
+    @staticmethod
+    def keep_postings(
+        terms: list[str], rows: list[tuple], known: dict, cache: _PostingsCache
+    ) -> None:
+        """Record the postings `rows` (of postings_query) of `terms` in the read's `known`
+        and the version's `cache`, None for a term no passage has."""
+        found = {
+            term: _TermPostings(df, _unpacked(r), _unpacked(t), _unpacked(n))
+            for term, df, r, t, n in rows
+        }
+        for term in terms:
+            known[term] = found.get(term)
+            cache.put(term, known[term])
 
     @staticmethod
     def _weight(df: int, view: _View) -> float:
@@ -671,7 +726,20 @@ class PgDense:
         """Top `k` rows by cosine, restricted to the row ids in `allowed` if given."""
         if k <= 0 or (allowed is not None and not len(allowed)):
             return []
-        dims = int(self.dimension)
+        snapshot = _CURRENT.get()
+        if allowed is None and snapshot is not None and snapshot.nearest is not None:
+            (vector, depth), found = snapshot.nearest
+            if depth == k and vector == _vector_key(query_vector):
+                return found
+        query, params, _ = self.nearest_query(self.dimension, query_vector, k, allowed)
+        found = self._db.run(lambda c: c.execute(query, params).fetchall())
+        return [(int(r), float(s)) for r, s in found]
+
+    @staticmethod
+    def nearest_query(
+        dimension: int, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> Statement:
+        dims = int(dimension)
         restrict = "AND row_id = ANY(%(allowed)s)" if allowed is not None else ""
         distance = f"(embedding::halfvec({dims})) <=> %(q)s::halfvec({dims})"
         query = (
@@ -683,8 +751,11 @@ class PgDense:
             "k": k,
             "allowed": _rows(allowed) if allowed is not None else None,
         }
-        found = self._db.run(lambda c: c.execute(query, params).fetchall())
-        return [(int(r), float(s)) for r, s in found]
+        return query, params, False
+
+
+def _vector_key(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
 
 
 class PgSnapshots:
@@ -696,9 +767,12 @@ class PgSnapshots:
         self.views = views
         self._lock = threading.Lock()
 
-    def __call__(self, index, fn: Callable[[], T]) -> T:
+    def __call__(self, index, fn: Callable[[], T], plan=None) -> T:
+        prefetch = _Prefetch.of(plan, self.views.newest)
+
         def read(conn):
-            state = _CURRENT.get().state
+            snapshot = _CURRENT.get()
+            state = snapshot.state
             if state is None:
                 raise IndexUnavailable(
                     f"Det finns inget index i databasen {self.db.where} än. Bygg det först: "
@@ -709,13 +783,15 @@ class PgSnapshots:
                 with self._lock:
                     view = self.views.by_version.get(state[0]) or self._load(conn, state)
                     self._adopt(index, view)
+            if prefetch is not None and prefetch.view is view:
+                prefetch.absorb(snapshot)
             token = _VIEW.set(view)
             try:
                 return fn()
             finally:
                 _VIEW.reset(token)
 
-        return self.db.run(read)
+        return self.db.run(read, prefetch.statements if prefetch else ())
 
     def _load(self, conn, state) -> _View:
         version, manifest, chunk_count, total_length = state
@@ -750,6 +826,46 @@ class PgSnapshots:
             index.embedder = Embedder(model["id"], index.device)
         index.dense.dimension = model["dimension"]
         index.manifest = newest.manifest
+
+
+@dataclass
+class _Prefetch:
+    """The queries a search sends with the start of its snapshot: the postings of its terms
+    that the version's cache lacks, and (unfiltered) its nearest passages. Planned with the
+    newest view read so far; used only if the snapshot sees that same version, which is
+    what it sees unless a publish came in between (then the search reads as usual)."""
+
+    view: _View
+    terms: list[str]
+    cached: dict[str, _TermPostings | None]
+    nearest: tuple[bytes, int] | None
+    statements: list[Statement]
+
+    @classmethod
+    def of(cls, plan, view: _View | None) -> _Prefetch | None:
+        if plan is None or view is None:
+            return None
+        wanted = _storable(dict.fromkeys(view.analyzer.query_terms(plan.query)))
+        cached = {t: p for t in wanted if (p := view.postings.get(t)) is not _MISSING}
+        missing = [t for t in wanted if t not in cached]
+        statements = [PgLexical.postings_query(missing)] if missing else []
+        nearest = None
+        model = view.manifest["model"]
+        if plan.vector is not None and not plan.filtered and plan.model_id == model["id"]:
+            nearest = (_vector_key(plan.vector), plan.depth)
+            statements.append(PgDense.nearest_query(model["dimension"], plan.vector, plan.depth))
+        return cls(view, missing, cached, nearest, statements)
+
+    def absorb(self, snapshot: _Snapshot) -> None:
+        """Hand the prefetched rows to the snapshot, where the search's own reads find them:
+        every term it will look up is then known, so its passage query is its last."""
+        results = iter(snapshot.prefetched)
+        snapshot.terms.update(self.cached)
+        if self.terms:
+            PgLexical.keep_postings(self.terms, next(results), snapshot.terms, self.view.postings)
+        if self.nearest is not None:
+            snapshot.nearest = (self.nearest, [(int(r), float(s)) for r, s in next(results)])
+        snapshot.commit_with_chunks = True
 
 
 def open_database_index(url: str, device: str = "cpu", weights=None):

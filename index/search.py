@@ -85,6 +85,22 @@ def quoted_phrases(query: str) -> list[str]:
     return [next(g for g in m.groups() if g).strip() for m in _QUOTED.finditer(query)]
 
 
+@dataclass(frozen=True)
+class SearchPlan:
+    """What a search will read, known before its read begins: a database backend sends its
+    first queries together with the start of the read's snapshot instead of one by one."""
+
+    query: str
+    mode: Mode
+    depth: int
+    """Candidates each retriever hands to fusion."""
+    filtered: bool
+    """Filters or quoted phrases restrict the rows."""
+    vector: np.ndarray | None
+    """The query's embedding (None in lexical mode), by the model `model_id`."""
+    model_id: str | None
+
+
 @dataclass
 class SearchIndex:
     """A loaded build. Safe to share between threads: reads only.
@@ -107,8 +123,9 @@ class SearchIndex:
     warning: str | None = None
     """Set when the published build was damaged and an older one is served instead."""
     device: str = "cpu"
-    reader: Callable[[SearchIndex, Callable[[], T]], T] | None = None
-    """Runs one read (a search, a document list) as a unit; None reads directly."""
+    reader: Callable[..., T] | None = None
+    """`reader(index, fn, plan)` runs one read (a search, a document list) as a unit, `plan`
+    being a search's SearchPlan or None; None reads directly."""
 
     @classmethod
     def open(
@@ -158,8 +175,8 @@ class SearchIndex:
     def corpus_dir(self) -> Path:
         return Path(self.manifest["corpus_dir"])
 
-    def _read(self, fn: Callable[[], T]) -> T:
-        return self.reader(self, fn) if self.reader else fn()
+    def _read(self, fn: Callable[[], T], plan: SearchPlan | None = None) -> T:
+        return self.reader(self, fn, plan) if self.reader else fn()
 
     def _metadata(self, source: str) -> DocumentMetadata:
         document = self._documents.get(source) or self.store.document(source)
@@ -173,14 +190,27 @@ class SearchIndex:
     ) -> list[Hit]:
         """The `k` best passages for `query` (its first MAX_QUERY_CHARS characters), best
         first. An empty query finds nothing."""
-        return self._read(lambda: self._search(query, k, mode, filters))
-
-    def _search(self, query: str, k: int, mode: Mode, filters: Filters | None) -> list[Hit]:
         # A lone surrogate (undecodable bytes on the command line, "\udcff" in JSON) would
         # make the tokenizer raise; it stands for no character, so it matches nothing.
         query = _LONE_SURROGATE.sub("\ufffd", query[:MAX_QUERY_CHARS])
         if not query.strip() or k <= 0:
             return []
+        # The query is embedded before the read begins, so that a database read can ask
+        # for its nearest passages in the same round trip that opens its snapshot.
+        vector = self._query_vector(query) if mode != "lexical" else None
+        plan = SearchPlan(
+            query,
+            mode,
+            max(self.fusion_weights.depth, k),
+            bool(filters) or bool(quoted_phrases(query)),
+            vector,
+            self.embedder.model_id if vector is not None else None,
+        )
+        return self._read(lambda: self._search(query, k, mode, filters, plan), plan)
+
+    def _search(
+        self, query: str, k: int, mode: Mode, filters: Filters | None, plan: SearchPlan
+    ) -> list[Hit]:
         allowed = self.store.allowed_rows(filters) if filters else None
         for phrase in quoted_phrases(query):
             containing = self.store.rows_containing(phrase)
@@ -194,7 +224,8 @@ class SearchIndex:
         if mode in ("lexical", "hybrid"):
             rankings["lexical"] = self._lexical(query_terms, depth, allowed)
         if mode in ("dense", "hybrid"):
-            rankings["dense"] = self._dense(query, depth, allowed)
+            vector = plan.vector if plan.model_id == self.embedder.model_id else None
+            rankings["dense"] = self._dense(query, depth, allowed, vector)
         if mode == "hybrid":
             weights = {"lexical": fusion.lexical, "dense": fusion.dense}
             ranked = score_fusion(rankings, weights, floors={"lexical": 0.0, "dense": None})
@@ -236,7 +267,18 @@ class SearchIndex:
     def _lexical(self, query_terms: list[str], depth: int, allowed: np.ndarray | None):
         return self.lexical.top(query_terms, depth, allowed)
 
-    def _dense(self, query: str, depth: int, allowed: np.ndarray | None):
+    def _query_vector(self, query: str) -> np.ndarray:
         with self._lock:  # one model, many web threads: encode one query at a time
-            vector = self.embedder.embed([query], "query")[0]
+            return self.embedder.embed([query], "query")[0]
+
+    def _dense(
+        self,
+        query: str,
+        depth: int,
+        allowed: np.ndarray | None,
+        vector: np.ndarray | None = None,
+    ):
+        """The `depth` nearest rows to `query` (embedded here unless `vector` is given)."""
+        if vector is None:
+            vector = self._query_vector(query)
         return self.dense.search(vector, depth, allowed)

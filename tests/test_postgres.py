@@ -252,3 +252,57 @@ def test_the_readme_roles_index_with_one_and_serve_read_only_with_the_other(
         assert "får inte skriva indexet" in err and "Traceback" not in err
     finally:
         drop()
+
+
+def test_a_search_takes_two_round_trips_whatever_its_mode(tmp_path, pg_url, monkeypatch):
+    """A search sends its first queries with the start of its snapshot and commits with its
+    passage query: two waits on the server (each one costly on a busy machine), counted as
+    the server's ReadyForQuery messages in libpq's protocol trace."""
+    import index.postgres as pg
+
+    trace = (tmp_path / "trace").open("w")
+    traced: list[psycopg.Connection] = []
+    configure = pg._configure_reader
+
+    def tracing(conn):
+        configure(conn)
+        conn.pgconn.trace(trace.fileno())
+        traced.append(conn)
+
+    monkeypatch.setattr(pg, "_configure_reader", tracing)
+    _built(tmp_path, pg_url)
+    index = SearchIndex.open(pg_url)
+
+    def messages() -> int:
+        for conn in traced:  # libpq buffers its trace; untrace flushes it
+            conn.pgconn.untrace()
+            conn.pgconn.trace(trace.fileno())
+        return (tmp_path / "trace").read_text().count("ReadyForQuery")
+
+    def round_trips(question: str, mode: str) -> int:
+        before = messages()
+        index.search(question, 3, mode)
+        return messages() - before
+
+    index.search(QUESTION, 3)  # the pool's first connection is configured
+    for mode in ("hybrid", "lexical", "dense"):
+        for question in (QUESTION, "ett ord som inget dokument har: zyxwvut"):
+            assert round_trips(question, mode) == 2, (mode, question)
+
+
+def test_a_search_planned_before_a_publish_reads_the_new_index(tmp_path, pg_url):
+    """A search plans its first queries with the newest version it has read; when a publish
+    came in between, its snapshot sees the new version and the search reads that one, words
+    only the new version has included."""
+    corpus = _built(tmp_path, pg_url)
+    index = SearchIndex.open(pg_url)
+    assert index.search(QUESTION, 3)
+    (corpus / "ny.md").write_text(
+        "# Luftskepp\n\nNämnden utreder om zeppelinare kan frakta gods till hamnen.\n",
+        encoding="utf-8",
+    )
+    build_index(corpus, pg_url, IndexConfig(), progress=False)
+    for mode in ("hybrid", "lexical", "dense"):
+        hits = index.search("zeppelinare som fraktar gods", 3, mode)
+        assert hits and hits[0].chunk.source == "ny.md", mode
+        assert hits[0].relevance > 0.5
