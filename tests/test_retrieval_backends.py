@@ -191,15 +191,26 @@ def test_ask_answers_alike_over_both_backends(tmp_path, pg_url, capsys):
     folder = tmp_path / "idx"
     _build(corpus, folder)
     _build(corpus, pg_url)
+    # A conversation in --batch: a follow-up is read together with the question before it.
+    conversation = tmp_path / "samtal.jsonl"
+    first = "Får man flyga på tjänsteresor?"
+    lines = [{"q": first}, {"q": "Och hur dyrt får hotellet vara?", "previous": [first]}]
+    conversation.write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
     answers = []
     for location in (["--index-dir", str(folder)], ["--database", pg_url]):
         replies = []
         for question in QUESTIONS[:4]:
             assert main(["ask", question, "--json", "-k", "3", *location]) == 0
-            reply = json.loads(capsys.readouterr().out)
+            replies.append(json.loads(capsys.readouterr().out))
+        assert main(["ask", "--batch", str(conversation), "--json", "-k", "3", *location]) == 0
+        replies += [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        for reply in replies:
             for r in reply["results"]:
                 r["score"] = round(r["score"], 2)
-            replies.append(reply)
         answers.append(replies)
     assert answers[0] == answers[1]
     assert any(reply["found"] for reply in answers[0])
+    follow_up = answers[1][-1]
+    assert follow_up["found"] and "1 500 kronor" in follow_up["answer"]
