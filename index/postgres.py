@@ -768,7 +768,9 @@ class PgSnapshots:
         self._lock = threading.Lock()
 
     def __call__(self, index, fn: Callable[[], T], plan=None) -> T:
-        prefetch = _Prefetch.of(plan, self.views.newest)
+        # A read inside another read shares its snapshot, already begun: nothing to send.
+        inside = _CURRENT.get() is not None
+        prefetch = None if inside else _Prefetch.of(plan, self.views.newest)
 
         def read(conn):
             snapshot = _CURRENT.get()

@@ -306,3 +306,14 @@ def test_a_search_planned_before_a_publish_reads_the_new_index(tmp_path, pg_url)
         hits = index.search("zeppelinare som fraktar gods", 3, mode)
         assert hits and hits[0].chunk.source == "ny.md", mode
         assert hits[0].relevance > 0.5
+
+
+def test_a_search_inside_another_read_shares_its_snapshot(tmp_path, pg_url):
+    """Reads nest (a caller can run several as one unit): the inner search sends nothing
+    with a snapshot already begun, and leaves it open for the reads after it."""
+    _built(tmp_path, pg_url)
+    index = SearchIndex.open(pg_url)
+    alone = [h.chunk for h in index.search(QUESTION, 3)]
+    inner, documents = index._read(lambda: (index.search(QUESTION, 3), index.documents()))
+    assert [h.chunk for h in inner] == alone
+    assert [d.source for d in documents] == [SEED.name]
