@@ -510,7 +510,7 @@ class _PostingsCache:
         return self._items.get(term, _MISSING)
 
     def put(self, term: str, postings: _TermPostings | None) -> None:
-        size = 0 if postings is None else 3 * postings.rows.nbytes
+        size = 0 if postings is None else postings.nbytes
         with self._lock:
             if term in self._items:
                 return
@@ -519,7 +519,7 @@ class _PostingsCache:
             while self._bytes > POSTINGS_CACHE_BYTES and self._items:
                 oldest = next(iter(self._items))
                 dropped = self._items.pop(oldest)
-                self._bytes -= 0 if dropped is None else 3 * dropped.rows.nbytes
+                self._bytes -= 0 if dropped is None else dropped.nbytes
 
 
 _MISSING = object()
@@ -575,6 +575,13 @@ class _TermPostings:
     rows: np.ndarray
     tfs: np.ndarray
     lengths: np.ndarray
+    bm25: np.ndarray
+    """Each posting's BM25 score for the term once in a query: the same for every query
+    of the version (its passage count and average length), so computed once."""
+
+    @property
+    def nbytes(self) -> int:
+        return self.rows.nbytes + self.tfs.nbytes + self.lengths.nbytes + self.bm25.nbytes
 
 
 class PgLexical:
@@ -604,7 +611,7 @@ class PgLexical:
             if missing:
                 query, params, binary = self.postings_query(missing)
                 rows = conn.execute(query, params, binary=binary).fetchall()
-                self.keep_postings(missing, rows, known, cache)
+                self.keep_postings(missing, rows, known, self._views.current)
             return {t: known[t] for t in wanted}
 
         return self._db.run(lookup)
@@ -617,19 +624,21 @@ class PgLexical:
             True,
         )
 
-    @staticmethod
-    def keep_postings(
-        terms: list[str], rows: list[tuple], known: dict, cache: _PostingsCache
-    ) -> None:
+    @classmethod
+    def keep_postings(cls, terms: list[str], rows: list[tuple], known: dict, view: _View) -> None:
         """Record the postings `rows` (of postings_query) of `terms` in the read's `known`
-        and the version's `cache`, None for a term no passage has."""
-        found = {
-            term: _TermPostings(df, _unpacked(r), _unpacked(t), _unpacked(n))
-            for term, df, r, t, n in rows
-        }
+        and the cache of `view`, None for a term no passage has."""
+        a = BM25_K1 * (1 - BM25_B)
+        c = BM25_K1 * BM25_B / view.average_length
+        found = {}
+        for term, df, packed_rows, packed_tfs, packed_lengths in rows:
+            tfs, lengths = _unpacked(packed_tfs), _unpacked(packed_lengths)
+            as_float = tfs.astype(np.float32)
+            bm25 = cls._weight(df, view) * as_float / (as_float + a + c * lengths)
+            found[term] = _TermPostings(df, _unpacked(packed_rows), tfs, lengths, bm25)
         for term in terms:
             known[term] = found.get(term)
-            cache.put(term, known[term])
+            view.postings.put(term, known[term])
 
     @staticmethod
     def _weight(df: int, view: _View) -> float:
@@ -643,19 +652,14 @@ class PgLexical:
         as it occurs, as in bm25s), restricted to `allowed`; ties by row."""
 
         def read(conn) -> list[tuple[int, float]]:
-            view = self._views.current
             info = self._terms(query_terms)
             counts = Counter(t for t in _storable(query_terms) if info.get(t))
             if not counts:
                 return []
-            a = BM25_K1 * (1 - BM25_B)
-            c = BM25_K1 * BM25_B / view.average_length
             rows, contributions = [], []
             for term, n in counts.items():
                 p = info[term]
-                weight = self._weight(p.df, view) * n
-                tfs = p.tfs.astype(np.float32)
-                contributions.append(weight * tfs / (tfs + a + c * p.lengths))
+                contributions.append(p.bm25 * n if n > 1 else p.bm25)
                 rows.append(p.rows)
             rows_all = np.concatenate(rows)
             scores = np.bincount(rows_all, weights=np.concatenate(contributions))
@@ -864,7 +868,7 @@ class _Prefetch:
         results = iter(snapshot.prefetched)
         snapshot.terms.update(self.cached)
         if self.terms:
-            PgLexical.keep_postings(self.terms, next(results), snapshot.terms, self.view.postings)
+            PgLexical.keep_postings(self.terms, next(results), snapshot.terms, self.view)
         if self.nearest is not None:
             snapshot.nearest = (self.nearest, [(int(r), float(s)) for r, s in next(results)])
         snapshot.commit_with_chunks = True
