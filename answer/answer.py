@@ -8,10 +8,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import Filters, Hit, Mode, SearchIndex
+from index.build import lead_text
 
 from .followup import Reading, read_conversation
 from .found import Evidence, FoundThresholds, is_found
-from .lead import LEAD_PASSAGES, asks_for, candidates, choose_lead, holds, prescore, shortlist
+from .lead import (
+    LEAD_PASSAGES,
+    Candidate,
+    asks_for,
+    candidates,
+    choose_lead,
+    holds,
+    prescore,
+    shortlist,
+)
 from .vectors import embed_cached
 
 
@@ -83,7 +93,8 @@ def answer_question(
         return _not_found(reading, kind)
     hits = index.search(reading.interpreted_as, k=max(k, LEAD_PASSAGES), mode=mode, filters=filters)
     top = hits[:LEAD_PASSAGES]
-    found = candidates([h.chunk.text for h in top])
+    query_vector = embed_cached(index.embedder, [reading.interpreted_as], "query")[0]
+    found, similarity = _lead_candidates(index, top, query_vector)
     if not found:
         return _not_found(reading, kind)
     analyzer = index.lexical.analyzer
@@ -94,13 +105,13 @@ def answer_question(
     # carries in found the passages, and would otherwise drown what it asks.
     own_terms = _Terms.of(index, reading.asked)
     overlap = np.array([own_terms.share(t) for t in sentence_terms])
-    # Only the likeliest candidates are embedded (an encoder costs milliseconds a sentence).
-    chosen = shortlist(prescore(reading.asked, kind, found, overlap))
-    found = [found[i] for i in chosen]
-    overlap = overlap[chosen]
-    titled = [f"{top[c.passage].document.title}: {c.text}" for c in found]
-    query_vector = embed_cached(index.embedder, [reading.interpreted_as], "query")[0]
-    similarity = embed_cached(index.embedder, titled, "passage") @ query_vector
+    if similarity is None:
+        # Only the likeliest candidates are embedded (an encoder costs milliseconds a
+        # sentence); the others keep NaN and are not chosen.
+        chosen = shortlist(prescore(reading.asked, kind, found, overlap))
+        titled = [lead_text(top[found[i].passage].document.title, found[i].text) for i in chosen]
+        similarity = np.full(len(found), np.nan)
+        similarity[chosen] = embed_cached(index.embedder, titled, "passage") @ query_vector
     best = choose_lead(reading.asked, kind, found, similarity, overlap)
     rarest = terms.rarest_known()
     lead = found[best]
@@ -111,7 +122,7 @@ def answer_question(
     ]
     evidence = Evidence(
         relevance=max(h.relevance for h in top),
-        similarity=float(similarity.max()),
+        similarity=float(np.nanmax(similarity)),
         lead_overlap=float(overlap.max()),
         rare_covered=max((len(set(rarest) & t) / len(rarest) for t in passage_terms), default=0.0)
         if rarest
@@ -138,6 +149,25 @@ def answer_question(
         kind,
         evidence,
     )
+
+
+def _lead_candidates(
+    index: SearchIndex, top: list[Hit], query_vector: np.ndarray
+) -> tuple[list[Candidate], np.ndarray | None]:
+    """The lead candidates of the best passages, and their cosines to the question where
+    the index holds their vectors (None where it does not: they are embedded here)."""
+    stored = getattr(index.store, "lead_sentences", lambda _ids: {})(
+        [h.chunk.chunk_id for h in top]
+    )
+    if not all(h.chunk.chunk_id in stored for h in top):
+        return candidates([h.chunk.text for h in top]), None
+    found, vectors = [], []
+    for rank, hit in enumerate(top):
+        spans, matrix = stored[hit.chunk.chunk_id]
+        text = hit.chunk.text
+        found += [Candidate(rank, int(a), int(b), text[a:b]) for a, b in spans]
+        vectors.append(matrix)
+    return found, np.concatenate(vectors) @ query_vector if found else None
 
 
 def _not_found(reading: Reading, kind: str, evidence: Evidence | None = None) -> Answer:

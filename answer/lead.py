@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .text import sentence_spans
+from ingest.sentences import MAX_LEAD_CHARS, lead_spans
 
 _MONTH = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
 
@@ -24,19 +24,32 @@ _ASKS_FOR: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("duration", r"\bhur länge\b|\bhur lång tid\b|\binom hur\b|\bunder hur lång\b"),
         (
             "date",
-            r"\bnär\b|\bvilket datum\b|\bvilken dag\b|\bvilket år\b|\bsista svarsdag|"
-            r"\bfrån och med när\b|\bdatum\b|\bdeadline\b|\btidpunkt",
+            # "När" asks for a date where it opens the question (or follows a
+            # preposition); inside it ("ska användas när varor flyttas") it is "when".
+            r"^(?:och |men |så )?när\b|\b(?:senast|från och med|fram till|sedan|till) när\b|"
+            r"\bvilket datum\b|\bvilken dag\b|\bvilket år\b|\bsista svarsdag|\bdatum\b|"
+            r"\bdeadline\b|\btidpunkt",
         ),
         (
             "amount",
             r"\bhur mycket\b|\bvad kostar\b|\bhur stor (?:budget|summa|kostnad)|\bbelopp|"
             r"\bhur stora (?:medel|anslag)|\bvilken budget\b|\bhur mycket pengar\b",
         ),
-        ("number", r"\bhur många\b|\bhur stor andel\b|\bhur stor del\b|\bantal\b|\bandel\b"),
+        (
+            "share",
+            r"\bhur stor (?:andel|del)\b|\bhur många procent\b|\bandel(?:en)?\b|"
+            r"\bhur förde?lad?e?s\b|\bhur förde?la[st]?\b",
+        ),
+        ("number", r"\bhur många\b|\bantal\b"),
         (
             "law",
             r"\bvilken lag\b|\bvilket (?:eu-)?direktiv\b|\bvilken förordning\b|"
             r"\bvilka lagar\b|\bvilket lagrum\b",
+        ),
+        (
+            "role",
+            r"\bvem (?:leder|ledde|är ordförande|var ordförande|ansvarar|ska leda|har ansvaret)\b|"
+            r"\bvem (?:är|blir) (?:chef|ansvarig)\b",
         ),
         (
             "organisation",
@@ -46,9 +59,20 @@ _ASKS_FOR: tuple[tuple[str, re.Pattern], ...] = tuple(
         ),
         ("reason", r"\bvarför\b|\bav vilken anledning\b|\bvad är skälet\b|\bi vilket syfte\b"),
         (
+            "method",
+            r"\bhur vill\b|\bpå vilket sätt\b|\bpå vilka sätt\b|\bgenom vilka\b|"
+            r"\bhur (?:ska|kan) (?:man |vi |de |regeringen )?(?:ändra|förbättra|minska|öka|"
+            r"stärka|uppnå|lösa|förenkla)\b",
+        ),
+        (
+            "list",
+            r"\bvilka (?!myndighet|organ|lag|aktör|departement|land|länder|kommun)\w+",
+        ),
+        (
             "ruling",
             r"^(?:och |men )?(?:får|ska|skall|kan|måste|bör|behöver|anser|kommer|är det|"
-            r"gäller|tillåts|tillåter|har)\b|\bfår man\b|\bvem får\b|\bvad ska\b|\bhur ska\b",
+            r"gäller|tillåts|tillåter|har)\b|\bfår man\b|\bvem (?:får|ska|måste|betalar|står)\b|"
+            r"\bvad ska\b|\bhur ska\b",
         ),
     )
 )
@@ -62,7 +86,8 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
     for kind, patterns in {
         "date": (
             (rf"\b\d{{1,2}} (?:{_MONTH}) \d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b", 1.0),
-            (rf"\b(?:{_MONTH}) \d{{4}}\b|\bsenast\b", 0.7),
+            (rf"\b(?:{_MONTH}) \d{{4}}\b", 0.9),
+            (r"\bsenast\b", 0.7),
             (r"\b(?:19|20)\d{2}\b", 0.3),
         ),
         "amount": (
@@ -72,6 +97,29 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
                 1.0,
             ),
             (r"\b(?:högst|belopp|medel|anslag|budget|kostnad)", 0.4),
+        ),
+        "share": (
+            (r"\d[\d  ,]*\s*(?:procent|%)|\bprocent\b|\b\d+ av \d+\b", 1.0),
+            (r"\bhälften\b|\ben (?:tredjedel|fjärdedel)\b|\bmajoriteten\b|\bandel", 0.7),
+        ),
+        "role": (
+            (
+                r"\bordförande\b|\bleds av\b|\bleder\b|\bansvarig\b|\bchef(?:en)?\b|"
+                r"\bstatssekreterare\b|\bminister(?:n)?\b|\bgeneraldirektör|\bsamordnare\b|"
+                r"\butredare(?:n)?\b|\bsekretariat",
+                1.0,
+            ),
+        ),
+        "method": (
+            (
+                r"\bgenom att\b|\bgenom\b|\bmed hjälp av\b|\binföra\b|\binförs\b|"
+                r"\bersätta\b|\bfrikoppla|\bändra(?:s)? så att\b",
+                1.0,
+            ),
+        ),
+        "list": (
+            (r"\w[\w-]*, [\w ,-]+,? (?:och|samt|eller) \w+|^\s*[•\-–*] ", 1.0),
+            (r"\b\w+ (?:och|samt) \w+\b", 0.3),
         ),
         "number": (
             (r"\b\d[\d  ,]*\b(?!-\d)|\bprocent\b|%", 1.0),
@@ -119,7 +167,8 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
         "ruling": (
             (
                 r"\b(?:ska|skall|får|bör|måste|behöver|behövs|uppdrar|uppdras|beslutat?|"
-                r"föreslår|föreslås|anser|tillåts|omfattas|stå för)\b",
+                r"föreslår|föreslås|anser|tillåts|omfattas|stå för)\b|\bi uppdrag att\b|"
+                r"\buppdraget (?:är|innebär) att\b",
                 1.0,
             ),
             (r"\binte\b|\bkrav\b", 0.5),
@@ -129,11 +178,10 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
 
 LEAD_PASSAGES = 3
 """Candidate sentences come from this many of the best passages."""
-MAX_LEAD_CHARS = 600
 MAX_EMBEDDED = 12
-"""At most this many candidates (the best by everything but meaning) are embedded."""
-SHORT_SENTENCE = 80
-"""A best sentence shorter than this takes the next one along (at most two sentences)."""
+"""Where the index holds no sentence vectors (an index built before they were, or the
+database backend), at most this many candidates (the best by everything but meaning) are
+embedded while answering."""
 
 
 def asks_for(question: str) -> str:
@@ -142,8 +190,14 @@ def asks_for(question: str) -> str:
     low = " ".join(question.lower().split()).replace("när det gäller", "")
     # The interrogative that comes first decides: "Vilken myndighet … när de redogör …"
     # asks for an authority, not a date.
-    found = [(m.start(), i) for i, (_, p) in enumerate(_ASKS_FOR) if (m := p.search(low))]
-    return _ASKS_FOR[min(found)[1]][0] if found else "any"
+    # At the same place the longer phrase decides: "vem får" asks for a ruling, "vem" alone
+    # for an organisation.
+    found = [
+        (m.start(), -len(m.group()), i)
+        for i, (_, p) in enumerate(_ASKS_FOR)
+        if (m := p.search(low))
+    ]
+    return _ASKS_FOR[min(found)[2]][0] if found else "any"
 
 
 def holds(kind: str, text: str, question: str = "") -> float:
@@ -169,23 +223,12 @@ class Candidate:
 
 
 def candidates(passages: list[str], max_chars: int = MAX_LEAD_CHARS) -> list[Candidate]:
-    """Every sentence of each passage, verbatim; a short one (a heading, "Ja.") is joined with
-    the next so the lead can stand on its own. Over-long sentences are cut at a word."""
-    found = []
-    for rank, text in enumerate(passages):
-        spans = sentence_spans(text)
-        for i, (start, end) in enumerate(spans):
-            joined = spans[i + 1][1] if i + 1 < len(spans) else end
-            # A heading, a "Ja." or a sentence that opens a list ("… indelad i tre delar:")
-            # says little alone.
-            opens = end - start < SHORT_SENTENCE or text[start:end].rstrip().endswith(":")
-            if opens and joined - start <= max_chars:
-                end = joined
-            if end - start > max_chars:
-                cut = text.rfind(" ", start, start + max_chars)
-                end = cut if cut > start else start + max_chars
-            found.append(Candidate(rank, start, end, text[start:end]))
-    return found
+    """Every lead candidate of each passage (ingest.sentences.lead_spans), verbatim."""
+    return [
+        Candidate(rank, start, end, text[start:end])
+        for rank, text in enumerate(passages)
+        for start, end in lead_spans(text, max_chars)
+    ]
 
 
 @dataclass(frozen=True)
@@ -198,6 +241,9 @@ class LeadWeights:
     passage_rank: float = 0.3
     words: float = 0.5
     short_penalty: float = 0.3
+    context: float = 0.25
+    """For the meaning of the sentence before: an answer often follows the sentence that
+    names the question's topic ("X har fällts två gånger." "Den ena domen gällde …")."""
 
 
 def prescore(
@@ -234,13 +280,24 @@ def choose_lead(
 ) -> int | None:
     """Index in `found` of the best lead, or None when there is no candidate.
 
-    `similarity` is each candidate's cosine to the question (embedder), `overlap` the share
-    of the question's rare-word weight it contains; both aligned with `found`."""
+    `similarity` is each candidate's cosine to the question (embedder; NaN for a candidate
+    that was not embedded, which is then not chosen), `overlap` the share of the question's
+    rare-word weight it contains; both aligned with `found`."""
     if not found:
         return None
     w = weights or LeadWeights()
     sims = np.asarray(similarity, dtype=np.float64)
-    spread = float(sims.max() - sims.min())
-    meaning = (sims - sims.min()) / spread if spread > 1e-9 else np.zeros_like(sims)
-    scores = w.meaning * meaning + prescore(question, kind, found, overlap, w)
-    return int(np.argmax(scores))
+    known = ~np.isnan(sims)
+    if not known.any():
+        known[:] = True
+        sims = np.zeros(len(found))
+    low, high = float(sims[known].min()), float(sims[known].max())
+    meaning = np.where(known, (sims - low) / (high - low) if high - low > 1e-9 else 0.0, 0.0)
+    before = np.array(
+        [
+            meaning[i - 1] if i > 0 and found[i - 1].passage == c.passage else 0.0
+            for i, c in enumerate(found)
+        ]
+    )
+    scores = w.meaning * meaning + w.context * before + prescore(question, kind, found, overlap, w)
+    return int(np.argmax(np.where(known, scores, -np.inf)))

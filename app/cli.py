@@ -290,7 +290,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"Klart på {report.seconds:.1f} s: {report.documents} dokument, {report.chunks} avsnitt "
         f"({len(report.added)} nya, {len(report.updated)} ändrade, {report.unchanged} oförändrade,"
-        f" {len(report.removed)} borttagna; {report.embedded} avsnitt inbäddade)."
+        f" {len(report.removed)} borttagna; {report.embedded} avsnitt och "
+        f"{report.lead_sentences} meningar inbäddade)."
     )
     for source in report.removed:
         print(f"  borttagen: {source}")

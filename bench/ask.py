@@ -1,8 +1,9 @@
 """`python -m bench.ask`: how long the whole answer takes (`strategisok ask`: search, lead and
 "nothing found"), side by side with the hybrid search it starts from, in one process, on the
 first N documents of ../shared (the same corpora and index folders as `make bench`, so a
-corpus `make bench` has built is reused). The sentence-vector cache is emptied before every
-answer, so each one embeds its candidate sentences; `make bench` measures the same in its
+corpus `make bench` has built is reused), or on an index given with --index. The vector
+caches are emptied before every run, so each one embeds its question (and, where the index
+holds no sentence vectors, its candidate sentences); `make bench` measures the same in its
 query phase."""
 
 from __future__ import annotations
@@ -26,10 +27,15 @@ FOLLOW_UP = "Och när ska det redovisas?"
 def measure(index: SearchIndex, questions: list[str], rounds: int) -> dict:
     """p50/p95 of hybrid search, ask, and ask as a follow-up, interleaved question by
     question so that load on the machine hits all three alike."""
+
+    def forget() -> None:  # every run embeds its question(s) again
+        clear_cache()
+        index.embedder.forget_queries()
+
     runs = {
-        "hybrid_search": lambda q: index.search(q, 5, "hybrid"),
-        "ask": lambda q: (clear_cache(), answer_question(index, q)),
-        "ask_follow_up": lambda q: (clear_cache(), answer_question(index, FOLLOW_UP, [q])),
+        "hybrid_search": lambda q: (forget(), index.search(q, 5, "hybrid")),
+        "ask": lambda q: (forget(), answer_question(index, q)),
+        "ask_follow_up": lambda q: (forget(), answer_question(index, FOLLOW_UP, [q])),
     }
     for q in questions[:3]:
         for run in runs.values():
@@ -51,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--questions", type=int, default=53)
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument("--index", type=Path, help="measure this index instead of building one")
     args = parser.parse_args(argv)
     reason = shared_missing_reason()
     if reason:
@@ -58,13 +65,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     questions = _questions(args.questions)
     results = {"model": args.model, "questions": len(questions), "sizes": {}}
-    for size in _sizes(args.sizes):
-        label = _label(size)
-        corpus = CACHE / f"corpus-{label}"
-        index_dir = CACHE / _slug(args.model) / f"index-{label}"
-        first_corpus(corpus, size)
-        build_index(corpus, index_dir, IndexConfig(model=args.model), progress=True)
+    for size in [None] if args.index else _sizes(args.sizes):
+        if args.index:
+            label, index_dir = args.index.name, args.index
+        else:
+            label = _label(size)
+            corpus = CACHE / f"corpus-{label}"
+            index_dir = CACHE / _slug(args.model) / f"index-{label}"
+            first_corpus(corpus, size)
+            build_index(corpus, index_dir, IndexConfig(model=args.model), progress=True)
         index = SearchIndex.open(index_dir)
+        results["model"] = index.embedder.model_id
         result = measure(index, questions, args.rounds)
         result["passages"] = len(index.dense)
         results["sizes"][label] = result

@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,6 +70,9 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     embedded: int = 0
+    """Passages embedded in this build (the others came from the embedding cache)."""
+    lead_sentences: int = 0
+    """Lead candidates embedded in this build."""
     seconds: float = 0.0
 
 
@@ -266,11 +269,17 @@ def build_index(
         seen = {f.source for f in files}
         report.removed = sorted(s for s in prev_docs if s not in seen)
         store.commit()
-        store.close()
         if prev_store:
             prev_store.close()
 
-        vectors = _vectors(all_chunks, fresh_texts, embedder, index_dir, report, progress)
+        cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite", embedder.dimension)
+        try:
+            vectors = _vectors(all_chunks, fresh_texts, embedder, cache, report, progress)
+            store.add_lead_sentences(_lead_sentences(all_chunks, embedder, cache, report, progress))
+        finally:
+            cache.close()
+        store.commit()
+        store.close()
         dense = DenseIndex.build(vectors)
         dense.save(staging / "dense.faiss")
         lexical = LexicalIndex.build([lexical_text(t, c) for t, c, _ in all_chunks])
@@ -313,41 +322,86 @@ def _vectors(
     all_chunks: list[tuple[str, Chunk, str]],
     fresh_texts: dict[str, str],
     embedder: Embedder,
-    index_dir: Path,
+    cache: EmbeddingCache,
     report: BuildReport,
     progress: bool,
 ) -> np.ndarray:
     """Vectors for every passage in row order: from the cache where present, else embedded."""
     if not all_chunks:
         return np.zeros((0, embedder.dimension), dtype=np.float32)
-    cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite", embedder.dimension)
-    try:
-        keys = [k for _, _, k in all_chunks]
-        found = cache.get_many(keys)
-        missing: dict[str, str] = {}
-        for title, chunk, key in all_chunks:
-            if key not in found and key not in missing:
-                # Reused chunks whose vectors left the cache need their text made again.
-                missing[key] = fresh_texts.get(key) or dense_texts(title, [chunk], embedder)[0]
-        if missing:
-            if progress:
-                print(f"Bäddar in {len(missing)} nya textavsnitt …", flush=True)
-            # Saved to the cache part by part: a build that is killed (or runs out of time)
-            # keeps what it embedded, so the next run starts from there.
-            pending = list(missing.items())
-            # The bar moves per batch and its rate gives the time left (a transformer
-            # manages a dozen passages a second on two cores: minutes for a big corpus).
-            bar = tqdm(total=len(pending), unit="avsnitt", disable=not progress)
-            for start in range(0, len(pending), CACHE_WRITE_EVERY):
-                part = pending[start : start + CACHE_WRITE_EVERY]
-                new = embedder.embed([text for _, text in part], "passage", on_batch=bar.update)
-                cache.put_many([key for key, _ in part], new)
-                found.update(zip((key for key, _ in part), new, strict=True))
-            bar.close()
-            report.embedded = len(missing)
-        return np.stack([found[k] for k in keys]).astype(np.float32)
-    finally:
-        cache.close()
+    keys = [k for _, _, k in all_chunks]
+    chunks = {key: (title, chunk) for title, chunk, key in all_chunks}
+
+    def text_of(key: str) -> str:
+        # Reused chunks whose vectors left the cache need their text made again.
+        title, chunk = chunks[key]
+        return fresh_texts.get(key) or dense_texts(title, [chunk], embedder)[0]
+
+    found, report.embedded = _embedded(keys, text_of, embedder, cache, "avsnitt", progress)
+    return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+def lead_text(title: str, sentence: str) -> str:
+    """What the model embeds for a lead candidate: the sentence after its document's title,
+    which tells it what the sentence is about (the answer stage embeds the same text where
+    the index holds no sentence vectors)."""
+    return f"{title}: {sentence}"
+
+
+def _lead_sentences(
+    all_chunks: list[tuple[str, Chunk, str]],
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    report: BuildReport,
+    progress: bool,
+) -> Iterator[tuple[int, list[tuple[int, int]], np.ndarray]]:
+    """Each row's lead candidates with their vectors, so that answering a question embeds
+    only the question. About as many tokens as the passages again, cached like them."""
+    spans = [ingest.lead_spans(chunk.text) for _, chunk, _ in all_chunks]
+    texts: dict[str, str] = {}
+    keys = []
+    for (title, chunk, _), found in zip(all_chunks, spans, strict=True):
+        row_keys = []
+        for start, end in found:
+            text = lead_text(title, chunk.text[start:end])
+            key = embed_key(embedder.model_id, text)
+            texts[key] = text
+            row_keys.append(key)
+        keys.append(row_keys)
+    vectors, report.lead_sentences = _embedded(
+        list(texts), texts.__getitem__, embedder, cache, "meningar", progress
+    )
+    for row, (found, row_keys) in enumerate(zip(spans, keys, strict=True)):
+        if found:
+            yield row, found, np.stack([vectors[k] for k in row_keys])
+
+
+def _embedded(
+    keys: list[str],
+    text_of: Callable[[str], str],
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    what: str,
+    progress: bool,
+) -> tuple[dict[str, np.ndarray], int]:
+    """The vector of each key, from the cache where present, else embedded (and cached),
+    and how many were embedded."""
+    found = cache.get_many(keys)
+    missing = [k for k in dict.fromkeys(keys) if k not in found]
+    if missing and progress:
+        print(f"Bäddar in {len(missing)} nya {what} …", flush=True)  # avsnitt, meningar
+    # Saved to the cache part by part: a build that is killed (or runs out of time) keeps
+    # what it embedded, so the next run starts from there. The bar moves per batch and its
+    # rate gives the time left (a transformer manages a dozen passages a second on two
+    # cores: minutes for a big corpus).
+    bar = tqdm(total=len(missing), unit=what, disable=not progress or not missing)
+    for start in range(0, len(missing), CACHE_WRITE_EVERY):
+        part = missing[start : start + CACHE_WRITE_EVERY]
+        new = embedder.embed([text_of(k) for k in part], "passage", on_batch=bar.update)
+        cache.put_many(part, new)
+        found.update(zip(part, new, strict=True))
+    bar.close()
+    return found, len(missing)
 
 
 def _library_versions() -> dict[str, str]:

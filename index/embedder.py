@@ -15,6 +15,8 @@ import itertools
 import json
 import math
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -319,10 +321,16 @@ class Embedder:
     `model_id` is what the manifest records and the embedding cache is keyed on.
     """
 
+    RECENT_QUERIES = 256
+    """Query vectors kept: the search and the answer stage embed the same question, and a
+    conversation asks again about what it asked before."""
+
     def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int = 64):
         self.model_id = model or DEFAULT_MODEL
         self.device = device
         self.batch_size = batch_size
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def _model(self):
@@ -423,6 +431,8 @@ class Embedder:
         the number of texts after each batch of `batch_size` (for a progress bar)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if kind == "query" and len(texts) == 1 and on_batch is None:
+            return self._query(texts[0])[None, :]
         parts = []
         step = len(texts) if on_batch is None else self.batch_size
         for start in range(0, len(texts), step):
@@ -431,6 +441,24 @@ class Embedder:
             if on_batch is not None:
                 on_batch(len(batch))
         return np.concatenate(parts)
+
+    def forget_queries(self) -> None:
+        """Drop the kept query vectors (a benchmark measures each question embedded)."""
+        with self._recent_lock:
+            self._recent.clear()
+
+    def _query(self, text: str) -> np.ndarray:
+        with self._recent_lock:
+            if text in self._recent:
+                self._recent.move_to_end(text)
+                return self._recent[text]
+        vector = self._embed_batch([text], "query", False)[0]
+        vector.setflags(write=False)
+        with self._recent_lock:
+            self._recent[text] = vector
+            while len(self._recent) > self.RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vector
 
     def _embed_batch(self, texts: list[str], kind: TextKind, show_progress: bool) -> np.ndarray:
         if self._native is not None:

@@ -42,6 +42,11 @@ CREATE TABLE chunks (
     embed_key TEXT NOT NULL
 );
 CREATE INDEX chunks_by_source ON chunks(source, ordinal);
+CREATE TABLE lead_sentences (
+    row INTEGER PRIMARY KEY REFERENCES chunks(row),
+    spans BLOB NOT NULL,
+    vectors BLOB NOT NULL
+);
 CREATE TABLE failures (
     source TEXT PRIMARY KEY,
     content_hash TEXT,
@@ -164,6 +169,19 @@ class Store:
             ],
         )
 
+    def add_lead_sentences(
+        self, rows: Iterable[tuple[int, list[tuple[int, int]], np.ndarray]]
+    ) -> None:
+        """Each chunk row's lead candidates ((start, end) in its text) with their vectors,
+        kept in float16: a quarter of a million sentences take about 200 MB."""
+        self._db.executemany(
+            "INSERT INTO lead_sentences VALUES (?,?,?)",
+            (
+                (row, np.asarray(spans, np.int32).tobytes(), vectors.astype(np.float16).tobytes())
+                for row, spans, vectors in rows
+            ),
+        )
+
     def add_failure(self, failure: Failure, content_hash: str | None) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO failures VALUES (?,?,?,?)",
@@ -211,6 +229,27 @@ class Store:
             f"SELECT row, {CHUNK_COLUMNS} FROM chunks WHERE row IN ({marks})", rows
         )
         return {r[0]: chunk_from_row(r[1:]) for r in found}
+
+    def lead_sentences(self, chunk_ids: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The stored lead candidates of these chunks: chunk_id → ((n, 2) int32 spans, (n, d)
+        float32 vectors). Empty for an index built before they were stored."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        try:
+            found = self._db.execute(
+                "SELECT c.chunk_id, s.spans, s.vectors FROM chunks c "
+                f"JOIN lead_sentences s ON s.row = c.row WHERE c.chunk_id IN ({marks})",
+                chunk_ids,
+            ).fetchall()
+        except sqlite3.OperationalError:  # no such table: an older build
+            return {}
+        result = {}
+        for chunk_id, spans, vectors in found:
+            pairs = np.frombuffer(spans, dtype=np.int32).reshape(-1, 2)
+            matrix = np.frombuffer(vectors, dtype=np.float16).astype(np.float32)
+            result[chunk_id] = (pairs, matrix.reshape(len(pairs), -1))
+        return result
 
     def rows_containing(self, phrase: str) -> np.ndarray:
         """Rows whose passage contains `phrase` (whitespace- and case-folded), ascending."""

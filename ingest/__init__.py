@@ -13,6 +13,7 @@ from ingest.corpus import (
 )
 from ingest.isolation import ParseLimits
 from ingest.models import DOC_TYPES, Block, Chunk, Document, DocumentMetadata, IngestError
+from ingest.sentences import lead_spans
 
 INGEST_VERSION = "3"
 """Bumped when cleaning or chunking changes, so the next index run re-reads every file."""
@@ -30,6 +31,7 @@ __all__ = [
     "ParseLimits",
     "SourceFile",
     "chunk_document",
+    "lead_spans",
     "load_document",
     "scan_corpus",
 ]

@@ -23,7 +23,7 @@ from answer.followup import (
     read_question,
 )
 from answer.found import Evidence, is_found
-from answer.lead import candidates, choose_lead, holds
+from answer.lead import Candidate, LeadWeights, candidates, choose_lead, holds
 from index import IndexConfig, SearchIndex, build_index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +58,15 @@ UPPDRAG = (
         ("Vilken lag styr beskattningen av artister?", "law"),
         ("Vad ska Konkurrensverket undersöka när det gäller byggmaterial?", "ruling"),
         ("Berätta om strategin", "any"),
+        # "när" inside a question is "when", not the question word.
+        ("Vilket datasystem ska användas när varor flyttas mellan EU-länder?", "any"),
+        ("Vem leder kommittén?", "role"),
+        ("Om jag hyr lägenhet, vem får stå för kostnaden för laddboxen?", "ruling"),
+        ("Hur stor andel av löntagarna är med i facket?", "share"),
+        ("Hur fördelades pengarna mellan kommuner och landsting?", "share"),
+        ("Vilka områden ska stödet främst inriktas på?", "list"),
+        ("Vilka myndigheter omfattas av lagen?", "organisation"),
+        ("Hur vill ministern ändra reglerna för arbetstillstånd?", "method"),
     ],
 )
 def test_what_the_question_asks_for(question, kind):
@@ -71,6 +80,37 @@ def test_a_fact_the_question_already_names_is_not_its_answer():
     assert holds("date", "Uppdraget gäller 2014–2020.", "Vad gäller för 2014–2020?") == 0.0
     assert holds("date", "Det redovisas senast den 1 juni 2026.", "När?") == 1.0
     assert holds("amount", "Högst 1 500 000 kronor får användas.", "Hur mycket?") == 1.0
+    assert holds("role", "Ansvarig statssekreterare ska vara ordförande.", "Vem leder?") == 1.0
+    assert holds("share", "Anslutningsgraden är nu under 60 procent.", "Hur stor andel?") == 1.0
+    assert holds("share", "Finland tillhör de främsta länderna 2020.", "Hur stor andel?") == 0.0
+    list_sentence = "Stödet ska inriktas på medier, jämställdhet och partinära samarbete."
+    assert holds("list", list_sentence, "Vilka områden?") == 1.0
+    assert holds("method", "Det ändras genom att arbetstillståndet frikopplas.", "Hur vill?") == 1.0
+    assigned = "Regeringen ger Konkurrensverket i uppdrag att kartlägga priserna."
+    assert holds("ruling", assigned) == 1.0
+    assert holds("date", "Planen antogs av kommissionen i januari 2018.", "När?") == 0.9
+
+
+def test_the_sentence_after_the_one_naming_the_topic_gains():
+    # The sentence closest in meaning names the topic (and is a fragment); the answer
+    # follows it. Without the weight for what comes before, the fragment would be quoted.
+    found = [
+        Candidate(0, 0, 19, "Finland har fällts."),
+        Candidate(0, 20, 85, "Den ena domen gällde att staten inte förhindrade en skolskjutning."),
+        Candidate(1, 0, 60, "Den andra domen gällde ett helt annat ärende i en annan stat."),
+    ]
+    similarity, overlap = np.array([1.0, 0.7, 0.75]), np.zeros(3)
+    assert choose_lead("Varför?", "any", found, similarity, overlap) == 1
+    alone = LeadWeights(context=0.0)
+    assert choose_lead("Varför?", "any", found, similarity, overlap, alone) == 0
+
+
+def test_a_candidate_that_was_not_embedded_is_not_chosen():
+    found = candidates([UPPDRAG])
+    similarity = np.full(len(found), np.nan)
+    similarity[[0, 2]] = [0.2, 0.1]
+    overlap = np.ones(len(found))
+    assert choose_lead("När ska uppdraget redovisas?", "date", found, similarity, overlap) in (0, 2)
 
 
 # -- the lead --------------------------------------------------------------------------------
@@ -188,6 +228,53 @@ def test_answer_quotes_the_sentence_that_answers_with_its_passage(index):
     assert answer.found and "15 september 2017" in answer.lead
     source = next(h for h in answer.sources if h.chunk.chunk_id == answer.answer_chunk_id)
     assert answer.lead in source.chunk.text
+
+
+@pytest.mark.slow
+def test_the_index_holds_each_passages_lead_candidates_with_their_vectors(index):
+    from index.build import lead_text
+    from ingest.sentences import lead_spans
+
+    _, searched = index
+    chunks = searched.store.chunks_by_rows(range(searched.manifest["counts"]["chunks"]))
+    stored = searched.store.lead_sentences([c.chunk_id for c in chunks.values()])
+    assert set(stored) == {c.chunk_id for c in chunks.values()}
+    for chunk in chunks.values():
+        spans, vectors = stored[chunk.chunk_id]
+        assert [tuple(s) for s in spans] == lead_spans(chunk.text)
+        title = searched.store.document(chunk.source).metadata.title
+        texts = [lead_text(title, chunk.text[a:b]) for a, b in spans]
+        expected = searched.embedder.embed(texts, "passage")
+        assert np.allclose(vectors, expected, atol=2e-3)  # stored in float16
+
+
+@pytest.mark.slow
+def test_answering_embeds_only_the_question_where_the_index_holds_sentence_vectors(
+    index, monkeypatch
+):
+    from answer.vectors import clear_cache
+
+    _, searched = index
+    embedded: list[str] = []
+    real = type(searched.embedder)._embed_batch
+
+    def counting(self, texts, kind, show_progress):
+        embedded.extend(texts)
+        return real(self, texts, kind, show_progress)
+
+    question = "Hur mycket pengar får Trafikverket använda för uppdraget?"
+    clear_cache()
+    monkeypatch.setattr(type(searched.embedder), "_embed_batch", counting)
+    answer = answer_question(searched, question)
+    assert answer.found and "1 500 000 kronor" in answer.lead
+    assert embedded == [question]  # once, shared by the search and the lead
+    # An index without them (built before they were stored, or the database) embeds a
+    # shortlist of candidates while answering, and quotes the same sentence here.
+    embedded.clear()
+    clear_cache()
+    monkeypatch.setattr(type(searched.store), "lead_sentences", lambda self, ids: {})
+    fallback = answer_question(searched, question + " ")
+    assert fallback.lead == answer.lead and len(embedded) > 1
 
 
 @pytest.mark.slow
