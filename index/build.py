@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -357,17 +358,7 @@ def _lead_sentences(
 ) -> Iterator[tuple[int, list[tuple[int, int]], np.ndarray]]:
     """Each row's lead candidates with their vectors, so that answering a question embeds
     only the question. About as many tokens as the passages again, cached like them."""
-    spans = [ingest.lead_spans(chunk.text) for _, chunk, _ in all_chunks]
-    texts: dict[str, str] = {}
-    keys = []
-    for (title, chunk, _), found in zip(all_chunks, spans, strict=True):
-        row_keys = []
-        for start, end in found:
-            text = lead_text(title, chunk.text[start:end])
-            key = embed_key(embedder.model_id, text)
-            texts[key] = text
-            row_keys.append(key)
-        keys.append(row_keys)
+    spans, keys, texts = lead_keys([(title, chunk) for title, chunk, _ in all_chunks], embedder)
     vectors, report.lead_sentences = _embedded(
         list(texts), texts.__getitem__, embedder, cache, "meningar", progress
     )
@@ -376,11 +367,39 @@ def _lead_sentences(
             yield row, found, np.stack([vectors[k] for k in row_keys])
 
 
+def lead_keys(
+    titled: list[tuple[str, Chunk]], embedder: Embedder
+) -> tuple[list[list[tuple[int, int]]], list[list[str]], dict[str, str]]:
+    """For each (title, passage): its lead candidates' spans and their embedding keys; and
+    the text the model embeds for each key (lead_text). Both backends store these."""
+    spans = [ingest.lead_spans(chunk.text) for _, chunk in titled]
+    texts: dict[str, str] = {}
+    keys = []
+    for (title, chunk), found in zip(titled, spans, strict=True):
+        row_keys = []
+        for start, end in found:
+            text = lead_text(title, chunk.text[start:end])
+            key = embed_key(embedder.model_id, text)
+            texts[key] = text
+            row_keys.append(key)
+        keys.append(row_keys)
+    return spans, keys, texts
+
+
+class VectorCache(Protocol):
+    """Where `_embedded` finds vectors embedded before: the folder index's EmbeddingCache,
+    or the database's stored lead candidates (index/postgres.py)."""
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, keys: list[str], vectors: np.ndarray) -> None: ...
+
+
 def _embedded(
     keys: list[str],
     text_of: Callable[[str], str],
     embedder: Embedder,
-    cache: EmbeddingCache,
+    cache: VectorCache,
     what: str,
     progress: bool,
 ) -> tuple[dict[str, np.ndarray], int]:

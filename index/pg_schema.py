@@ -82,6 +82,22 @@ CREATE TABLE failures (
     kept_previous boolean NOT NULL
 );
 """,
+    2: """
+-- Each passage's lead candidates (ingest.lead_spans), embedded when the index is built so
+-- that answering a question embeds only the question: their (start, end) in the passage's
+-- text as little-endian int32 pairs, each one's embedding key, and their vectors as
+-- little-endian float16, one after another. Read by passage; `keys` lets a build find a
+-- sentence embedded before (in any passage) instead of embedding it again. A passage
+-- without a row (published before this table, or with no sentence) is answered by
+-- embedding its candidates while answering.
+CREATE TABLE lead_sentences (
+    row_id integer PRIMARY KEY REFERENCES chunks (row_id) ON DELETE CASCADE,
+    spans bytea NOT NULL,
+    keys text[] NOT NULL,
+    vectors bytea NOT NULL
+);
+CREATE INDEX lead_sentences_by_key ON lead_sentences USING gin (keys);
+""",
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -32,10 +32,12 @@ from .build import (
     IndexBusy,
     IndexConfig,
     _chunking_fingerprint,
+    _embedded,
     _Entry,
     _ingest,
     _library_versions,
     dense_texts,
+    lead_keys,
     lexical_text,
 )
 from .embedder import Embedder
@@ -115,6 +117,11 @@ class _Committed:
 _CURRENT: contextvars.ContextVar[_Snapshot | None] = contextvars.ContextVar(
     "pg_snapshot", default=None
 )
+_LAST_READ: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "pg_last_read", default=None
+)
+"""The published version that the latest read in this context saw (PgStore.lead_sentences
+serves only the passages of that version)."""
 
 
 def _require_driver() -> None:
@@ -290,6 +297,7 @@ class Database:
                             conn, state.fetchone(), [cursor.fetchall() for cursor in sent]
                         )
                         token = _CURRENT.set(snapshot)
+                        _LAST_READ.set(snapshot.state[0] if snapshot.state else None)
                         result = fn(conn)
                     except BaseException:
                         if not conn.broken:
@@ -438,6 +446,40 @@ class PgStore:
                 )
             }
         )
+
+    def lead_sentences(self, chunk_ids: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The stored lead candidates of these chunks, as Store.lead_sentences: chunk_id →
+        ((n, 2) int32 spans, (n, d) float32 vectors); a chunk without them is left out.
+
+        The answer stage asks for the sentences of the passages a search has just read, in
+        a read of its own. Where a publish came in between, that read sees another version,
+        whose vectors may not be those passages' (another title, another model): then
+        nothing is returned, and the answer stage embeds the candidates itself."""
+        if not chunk_ids:
+            return {}
+        statement = (
+            "SELECT c.chunk_id, l.spans, l.vectors FROM chunks c "
+            "JOIN lead_sentences l ON l.row_id = c.row_id WHERE c.chunk_id = ANY(%s)",
+            (list(chunk_ids),),
+            True,
+        )
+        if _CURRENT.get() is not None:  # inside a read: its passages are of its snapshot
+            rows = self._db.run(lambda c: c.execute(*statement[:2], binary=True).fetchall())
+        else:
+            passages_version = _LAST_READ.get()
+            # The rows come in the round trip that opens the snapshot.
+            state, rows = self._db.run(
+                lambda c: (_CURRENT.get().state, _CURRENT.get().prefetched[0]), [statement]
+            )
+            if passages_version is not None and (state is None or state[0] != passages_version):
+                return {}
+        found = {}
+        for chunk_id, spans, vectors in rows:
+            pairs = np.frombuffer(spans, dtype="<i4").astype(np.int32).reshape(-1, 2)
+            if len(pairs):
+                matrix = np.frombuffer(vectors, dtype="<f2").astype(np.float32)
+                found[chunk_id] = (pairs, matrix.reshape(len(pairs), -1))
+        return found
 
     def rows_containing(self, phrase: str) -> np.ndarray:
         found = self._db.run(
@@ -911,6 +953,56 @@ class _Fresh:
     entry: _Entry
     vectors: np.ndarray | None = None
     terms: list[list[str]] = field(default_factory=list)
+    leads: list[_Leads | None] = field(default_factory=list)
+    """Each passage's lead candidates, None for one without."""
+
+
+@dataclass(frozen=True)
+class _Leads:
+    """One passage's lead candidates as the `lead_sentences` table holds them."""
+
+    spans: list[tuple[int, int]]
+    keys: list[str]
+    vectors: np.ndarray
+
+    def row(self, row_id: int) -> tuple:
+        return (
+            row_id,
+            np.asarray(self.spans, dtype="<i4").tobytes(),
+            self.keys,
+            np.asarray(self.vectors, dtype="<f2").tobytes(),
+        )
+
+
+class _StoredLeadVectors:
+    """The vectors of lead candidates already in the database, by embedding key: what the
+    embedding cache is to the folder index, so that a sentence is embedded only once."""
+
+    def __init__(self, conn, dimension: int):
+        self._conn = conn
+        self._dimension = dimension
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 5000):
+            part = keys[start : start + 5000]
+            wanted = set(part)
+            rows = self._conn.execute(
+                "SELECT keys, vectors FROM lead_sentences WHERE keys && %s::text[]",
+                (part,),
+                binary=True,
+            )
+            for row_keys, packed in rows:
+                matrix = np.frombuffer(packed, dtype="<f2").reshape(len(row_keys), -1)
+                if matrix.shape[1] != self._dimension:
+                    continue
+                for key, vector in zip(row_keys, matrix, strict=True):
+                    if key in wanted:
+                        found[key] = vector.astype(np.float32)
+        return found
+
+    def put_many(self, keys: list[str], vectors: np.ndarray) -> None:
+        """Nothing: new vectors are written with their passages when the build publishes."""
 
 
 def _halfvec_binary(vector: np.ndarray) -> bytes:
@@ -1023,6 +1115,9 @@ def _write(conn, corpus_dir: Path, where: str, config: IndexConfig, progress: bo
     report.documents = len(kept) + len(fresh)
 
     _embed(conn, fresh, embedder, report, progress)
+    backfill = _embed_leads(
+        conn, fresh, sorted(kept) if reusable else [], embedder, report, progress
+    )
     stems = _updated_stems(conn, fresh, dropped, reusable)
     analyzer = Analyzer(
         s for s, n in stems.items() if n >= LEXICON_MIN_COUNT and len(s) >= PART_MIN_CHARS
@@ -1071,7 +1166,7 @@ def _write(conn, corpus_dir: Path, where: str, config: IndexConfig, progress: bo
     if progress:
         print("Publicerar i databasen …", flush=True)
     with conn.transaction():
-        _publish(conn, fresh, dropped, stems, failures, reusable, embedder.dimension)
+        _publish(conn, fresh, dropped, stems, failures, reusable, embedder.dimension, backfill)
         chunk_count, total_length = conn.execute(
             "SELECT count(*), coalesce(sum(length), 0) FROM chunks"
         ).fetchone()
@@ -1091,7 +1186,7 @@ def _write(conn, corpus_dir: Path, where: str, config: IndexConfig, progress: bo
     if not reusable or len(fresh) + len(dropped) > max(100, len(prev_docs) // 10):
         # Fresh planner statistics after a large change; autovacuum does the same for small
         # ones in its own time.
-        for table in ("terms", "chunks", "documents"):
+        for table in ("terms", "chunks", "lead_sentences", "documents"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
     return report
 
@@ -1130,6 +1225,40 @@ def _embed(conn, fresh: list[_Fresh], embedder: Embedder, report: BuildReport, p
     for doc in fresh:
         if doc.entry.keys:
             doc.vectors = np.stack([found[k] for k in doc.entry.keys])
+
+
+def _embed_leads(
+    conn, fresh: list[_Fresh], kept: list[str], embedder: Embedder, report: BuildReport, progress
+) -> list[tuple[int, _Leads]]:
+    """The lead candidates of the fresh passages (set on each document), and of the kept
+    passages of `kept` documents that have none (a database published before they were
+    stored), returned with their rows. Vectors come from the stored candidates where the
+    same sentence (same title, same model) was embedded before, the rest are embedded."""
+    titled = [(doc.entry.metadata.title, c) for doc in fresh for c in doc.entry.chunks]
+    missing_rows: list[int] = []
+    if kept:
+        found = conn.execute(
+            "SELECT row_id, (SELECT title FROM documents d WHERE d.source = c.source), "
+            f"{CHUNK_COLUMNS} FROM chunks c WHERE c.source = ANY(%s) AND NOT EXISTS "
+            "(SELECT 1 FROM lead_sentences l WHERE l.row_id = c.row_id) ORDER BY row_id",
+            (kept,),
+        ).fetchall()
+        missing_rows = [r[0] for r in found]
+        titled += [(r[1], chunk_from_row(r[2:])) for r in found]
+    spans, keys, texts = lead_keys(titled, embedder)
+    stored = _StoredLeadVectors(conn, embedder.dimension)
+    vectors, report.lead_sentences = _embedded(
+        list(texts), texts.__getitem__, embedder, stored, "meningar", progress
+    )
+    leads = [
+        _Leads(s, k, np.stack([vectors[key] for key in k])) if s else None
+        for s, k in zip(spans, keys, strict=True)
+    ]
+    at = 0
+    for doc in fresh:
+        doc.leads = leads[at : at + len(doc.entry.chunks)]
+        at += len(doc.entry.chunks)
+    return [(row, lead) for row, lead in zip(missing_rows, leads[at:], strict=True) if lead]
 
 
 def _updated_stems(conn, fresh: list[_Fresh], dropped: list[str], reusable: bool) -> Counter:
@@ -1172,13 +1301,14 @@ class _Postings:
     lengths: np.ndarray
 
 
-def _publish(conn, fresh, dropped, stems, failures, reusable, dimension) -> None:
-    """Every change of one build, inside the caller's transaction."""
+def _publish(conn, fresh, dropped, stems, failures, reusable, dimension, backfill) -> None:
+    """Every change of one build, inside the caller's transaction; `backfill` holds the
+    lead candidates of kept passages that had none."""
     dropped_rows = np.zeros(0, dtype=np.int64)
     touched_ids: set[int] = set()
     if not reusable:
         # DELETE, not TRUNCATE: TRUNCATE would lock readers out until the commit.
-        for table in ("chunks", "documents", "terms", "stems"):
+        for table in ("lead_sentences", "chunks", "documents", "terms", "stems"):
             conn.execute(f"DELETE FROM {table}")
     elif dropped:
         old = conn.execute(
@@ -1295,6 +1425,15 @@ def _publish(conn, fresh, dropped, stems, failures, reusable, dimension) -> None
                     _halfvec_binary(doc.vectors[i]),
                 )
             )
+    with conn.cursor().copy(
+        "COPY lead_sentences (row_id, spans, keys, vectors) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int4", "bytea", "text[]", "bytea"])
+        for row, _, _, _, _, doc, i in chunk_rows:
+            if doc.leads[i] is not None:
+                copy.write_row(doc.leads[i].row(row))
+        for row, leads in backfill:
+            copy.write_row(leads.row(row))
 
     conn.execute("DELETE FROM failures")
     with conn.cursor() as cur:

@@ -142,6 +142,75 @@ def test_a_schema_newer_than_the_code_is_refused(tmp_path, pg_url, capsys):
         assert f"schemaversion {SCHEMA_VERSION + 1}" in err and "Uppgradera Strategisök" in err
 
 
+def test_a_database_of_the_schema_before_lead_candidates_is_upgraded(
+    tmp_path, pg_url, capsys, monkeypatch
+):
+    """A database published before the lead candidates were stored (schema version 1):
+    readers are told to run `index`, which migrates it and embeds the candidates of the
+    passages it keeps; between the migration and that build it answers by embedding its
+    candidates while answering (a shortlist: the lead may differ)."""
+    from answer.answer import answer_question
+    from answer.vectors import clear_cache
+    from index.embedder import Embedder
+    from index.postgres import migrate
+
+    assert SCHEMA_VERSION == 2
+    corpus = _built(tmp_path, pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE lead_sentences")  # migration 2 adds only this table
+        conn.execute("DELETE FROM strategisok_schema WHERE version = 2")
+    assert main(["search", QUESTION, "--database", pg_url]) == 1
+    err = capsys.readouterr().err
+    assert "schemaversion 1, behöver 2" in err and "strategisok index" in err
+
+    embedded: list[str] = []
+    real = Embedder._embed_batch
+
+    def counting(self, texts, kind, show_progress):
+        embedded.extend(kind for _ in texts)
+        return real(self, texts, kind, show_progress)
+
+    def ask(index):
+        clear_cache()
+        index.embedder.forget_queries()
+        embedded.clear()
+        return answer_question(index, QUESTION)
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert migrate(conn, "testdatabasen") == SCHEMA_VERSION
+    index = SearchIndex.open(pg_url)
+    ids = [h.chunk.chunk_id for h in index.search(QUESTION, 3)]
+    assert index.store.lead_sentences(ids) == {}
+    monkeypatch.setattr(Embedder, "_embed_batch", counting)
+    before = ask(index)
+    assert before.found and "passage" in embedded  # the fallback: embedded while answering
+
+    report = build_index(corpus, pg_url, IndexConfig(), progress=False)
+    assert report.unchanged == 1 and report.embedded == 0 and report.lead_sentences > 0
+    index = SearchIndex.open(pg_url)
+    assert set(index.store.lead_sentences(ids)) == set(ids)
+    after = ask(index)
+    assert after.found and after.lead in next(
+        h.chunk.text for h in after.sources if h.chunk.chunk_id == after.answer_chunk_id
+    )
+    assert embedded == ["query"]
+    assert build_index(corpus, pg_url, IndexConfig(), progress=False).lead_sentences == 0
+
+
+def test_lead_candidates_are_served_only_for_the_version_the_passages_came_from(tmp_path, pg_url):
+    corpus = _built(tmp_path, pg_url)
+    index = SearchIndex.open(pg_url)
+    ids = [h.chunk.chunk_id for h in index.search(QUESTION, 3)]
+    assert set(index.store.lead_sentences(ids)) == set(ids)
+    (corpus / "annat.md").write_text("# Annat\n\nEn helt annan text om parker.\n", "utf-8")
+    build_index(corpus, pg_url, IndexConfig(), progress=False)
+    # A publish came between the search and this read: its vectors might not be those of
+    # the passages searched (the answer stage then embeds the candidates itself).
+    assert index.store.lead_sentences(ids) == {}
+    ids = [h.chunk.chunk_id for h in index.search(QUESTION, 3)]  # the new version's
+    assert set(index.store.lead_sentences(ids)) == set(ids)
+
+
 def test_a_second_writer_is_told_to_wait(tmp_path, pg_url, capsys):
     corpus = _built(tmp_path, pg_url)
     with psycopg.connect(pg_url, autocommit=True) as other:

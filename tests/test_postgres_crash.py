@@ -119,7 +119,8 @@ def _answers(url: str) -> tuple[str, list]:
 
 def _consistent(url: str) -> None:
     """The published tables agree with each other: no passage without its document, every
-    document's passages all there, BM25 statistics equal to a recount from the passages."""
+    document's passages all there, each with its lead candidates, BM25 statistics equal to a
+    recount from the passages."""
     import numpy as np
 
     with psycopg.connect(url) as conn:
@@ -129,6 +130,11 @@ def _consistent(url: str) -> None:
             " FROM chunks), (SELECT total_length FROM index_state)"
         ).fetchone()
         assert counts[0] == counts[1] == counts[2] and counts[3] == counts[4], counts
+        without_leads = conn.execute(
+            "SELECT count(*) FROM chunks c WHERE NOT EXISTS "
+            "(SELECT 1 FROM lead_sentences l WHERE l.row_id = c.row_id)"
+        ).fetchone()[0]
+        assert without_leads == 0
         expected: dict[int, list[int]] = {}
         for row, terms in conn.execute("SELECT row_id, terms FROM chunks", binary=True):
             for term_id in np.frombuffer(terms, dtype="<i4").tolist():

@@ -89,8 +89,10 @@ def test_reindex_embeds_only_what_changed_and_drops_vanished_files(tmp_path, loc
     first = _build(corpus, location)
     assert first.embedded == first.chunks
 
+    assert first.lead_sentences > first.chunks  # every sentence of every passage
     again = _build(corpus, location)
     assert again.unchanged == 2 and again.embedded == 0 and again.chunks == first.chunks
+    assert again.lead_sentences == 0
 
     (corpus / "kultur.md").write_text(CULTURE, encoding="utf-8")
     policy = corpus / "riktlinjer" / "resor.md"
@@ -100,6 +102,9 @@ def test_reindex_embeds_only_what_changed_and_drops_vanished_files(tmp_path, loc
     assert changed.updated == ["riktlinjer/resor.md"]
     assert changed.unchanged == 1
     assert 0 < changed.embedded < changed.chunks
+    # The edited document's unchanged sentences keep their vectors: only the new ones
+    # (the culture strategy's, the hotel sentence and the lead that joins it) are embedded.
+    assert 0 < changed.lead_sentences < first.lead_sentences
 
     index = SearchIndex.open(location)
     assert "1 800" in index.search("hotell per natt", 1, "lexical")[0].chunk.text
@@ -214,3 +219,67 @@ def test_ask_answers_alike_over_both_backends(tmp_path, pg_url, capsys):
     assert any(reply["found"] for reply in answers[0])
     follow_up = answers[1][-1]
     assert follow_up["found"] and "1 500 kronor" in follow_up["answer"]
+
+
+def test_answers_quote_the_same_lead_over_both_backends_embedding_only_the_question(
+    tmp_path, pg_url, monkeypatch
+):
+    """The database holds each passage's lead candidates with their vectors, as the folder
+    does: the answers are the same, and answering over it embeds no sentence."""
+    import numpy as np
+
+    from answer.answer import answer_question
+    from answer.vectors import clear_cache
+    from index.embedder import Embedder
+
+    corpus = _corpus(tmp_path)
+    (corpus / "kultur.md").write_text(CULTURE, encoding="utf-8")
+    folder = tmp_path / "idx"
+    built = [_build(corpus, folder), _build(corpus, pg_url)]
+    assert built[0].lead_sentences == built[1].lead_sentences > built[0].chunks
+    a, b = SearchIndex.open(folder), SearchIndex.open(pg_url)
+    ids = [c.chunk_id for c in a.store.chunks_by_rows(range(built[0].chunks)).values()]
+    stored_a, stored_b = a.store.lead_sentences(ids), b.store.lead_sentences(ids)
+    assert set(stored_a) == set(stored_b) == set(ids)
+    for chunk_id in ids:
+        (spans_a, vectors_a), (spans_b, vectors_b) = stored_a[chunk_id], stored_b[chunk_id]
+        assert spans_b.dtype == np.int32 and vectors_b.dtype == np.float32
+        assert np.array_equal(spans_a, spans_b)
+        assert np.allclose(vectors_a, vectors_b, atol=2e-3)  # float16 in both
+
+    embedded: list[tuple[str, str]] = []
+    real = Embedder._embed_batch
+
+    def counting(self, texts, kind, show_progress):
+        embedded.extend((kind, t) for t in texts)
+        return real(self, texts, kind, show_progress)
+
+    monkeypatch.setattr(Embedder, "_embed_batch", counting)
+    first = "Får man flyga på tjänsteresor?"
+    conversation = [
+        ("Hur mycket får ett hotell kosta per natt?", ()),
+        ("Vad tycker exploateringskontoret om förslaget?", ()),
+        ("Hur många dagar i veckan ska stadsbiblioteket vara öppet?", ()),
+        (first, ()),
+        ("Och hur dyrt får hotellet vara?", (first,)),
+    ]
+    found = 0
+    for question, previous in conversation:
+        answers = []
+        for index in (a, b):
+            clear_cache()
+            index.embedder.forget_queries()
+            embedded.clear()
+            answers.append(answer_question(index, question, previous))
+        on_folder, on_database = answers
+        assert on_database.lead == on_folder.lead, question
+        assert on_database.answer_chunk_id == on_folder.answer_chunk_id, question
+        assert on_database.found == on_folder.found
+        # Over the database only the conversation's questions (and what a follow-up
+        # searched for) were embedded, never a lead candidate: the search and the lead
+        # share the question's vector.
+        assert embedded and all(kind == "query" for kind, _ in embedded), embedded
+        assert {t for _, t in embedded} <= {question, *previous, on_database.interpreted_as}
+        found += on_database.found
+    assert found >= 4
+    assert "1 500 kronor" in on_database.lead  # the follow-up, read with the question before
