@@ -179,9 +179,9 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
 LEAD_PASSAGES = 3
 """Candidate sentences come from this many of the best passages."""
 MAX_EMBEDDED = 12
-"""Where the index holds no sentence vectors (an index built before they were, or the
-database backend), at most this many candidates (the best by everything but meaning) are
-embedded while answering."""
+"""Where the index holds no sentence vectors (a folder index built before they were, or a
+database read across a publish), at most this many candidates (the best by everything but
+meaning) are embedded while answering."""
 
 
 def asks_for(question: str) -> str:
