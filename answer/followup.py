@@ -96,6 +96,10 @@ class FollowUpThresholds:
     """A word at least this rare (IDF relative to an unknown word's) is specific."""
     own_topic: int = 2
     """A question with this many specific words names a topic of its own."""
+    long_question: int = 6
+    """So does one with this many topic words of its own, one of them specific: a
+    follow-up is short ("Och när ska det redovisas?"), a question that spells out who,
+    what and where stands alone."""
     similar: float | None = None
     """Cosine to the previous reading at which even a question with a topic of its own
     stays on the previous topic; on the model's own scale, so calibrated per model (None:
@@ -117,7 +121,8 @@ def leans_on_previous(
     one ("När trädde lagen i kraft?"); one that does is a new topic even when it opens with
     "Och" or says "uppdraget", unless it is very close in meaning to the previous one."""
     t = thresholds or FollowUpThresholds()
-    if found.own_words == 0 or found.specific < t.own_topic:
+    long_enough = found.own_words >= t.long_question and found.specific >= 1
+    if found.own_words == 0 or (found.specific < t.own_topic and not long_enough):
         return True
     return t.similar is not None and similarity >= t.similar
 

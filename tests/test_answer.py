@@ -169,6 +169,16 @@ def test_a_new_topic_after_och_stands_alone():
     assert leans_on_previous(Cues(False, False, 0, 0), similarity=0.0)
 
 
+def test_a_long_question_with_one_specific_word_stands_alone():
+    question = "Och när ska utredaren som ser över utländsk finansiering av trossamfund vara klar?"
+    rarity = {"trossamfund": 0.8, "utredaren": 0.3, "utländsk": 0.4, "finansiering": 0.3}
+    found = cues(question, rarity)
+    assert found.opener and found.specific == 1 and found.own_words >= 6
+    assert not leans_on_previous(found, similarity=0.2)
+    # A short one with the same single specific word still leans on the one before.
+    assert leans_on_previous(cues("Och när ska trossamfund redovisas?", rarity), 0.2)
+
+
 def test_a_follow_up_carries_the_rarest_previous_words_and_says_so():
     previous = Reading(
         "Vad ska Trafikverket redogöra för om sina upphandlingar?",
