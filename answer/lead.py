@@ -168,7 +168,10 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
             (
                 r"\b(?:ska|skall|får|bör|måste|behöver|behövs|uppdrar|uppdras|beslutat?|"
                 r"föreslår|föreslås|anser|tillåts|omfattas|stå för)\b|\bi uppdrag att\b|"
-                r"\buppdraget (?:är|innebär) att\b",
+                r"\buppdraget (?:är|innebär) att\b|"
+                # What a remiss answer rules: "har inget att erinra", "tillstyrker" …
+                r"\binget att (?:erinra|invända|tillägga)\b|\binga (?:invändningar|synpunkter)\b|"
+                r"\btillstyrk|\bavstyrk|\bställer sig (?:bakom|positiv|negativ)",
                 1.0,
             ),
             (r"\binte\b|\bkrav\b", 0.5),

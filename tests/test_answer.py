@@ -88,6 +88,9 @@ def test_a_fact_the_question_already_names_is_not_its_answer():
     assert holds("method", "Det ändras genom att arbetstillståndet frikopplas.", "Hur vill?") == 1.0
     assigned = "Regeringen ger Konkurrensverket i uppdrag att kartlägga priserna."
     assert holds("ruling", assigned) == 1.0
+    remiss = "Exploateringskontoret har inget att erinra mot förslaget."
+    assert holds("ruling", remiss, "Har kontoret några invändningar?") == 1.0
+    assert holds("ruling", "Nämnden tillstyrker förslaget.") == 1.0
     assert holds("date", "Planen antogs av kommissionen i januari 2018.", "När?") == 0.9
 
 
