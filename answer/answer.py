@@ -156,9 +156,7 @@ def _lead_candidates(
 ) -> tuple[list[Candidate], np.ndarray | None]:
     """The lead candidates of the best passages, and their cosines to the question where
     the index holds their vectors (None where it does not: they are embedded here)."""
-    stored = getattr(index.store, "lead_sentences", lambda _ids: {})(
-        [h.chunk.chunk_id for h in top]
-    )
+    stored = index.store.lead_sentences([h.chunk.chunk_id for h in top])
     if not all(h.chunk.chunk_id in stored for h in top):
         return candidates([h.chunk.text for h in top]), None
     found, vectors = [], []
