@@ -188,8 +188,8 @@ meaning) are embedded while answering."""
 
 
 def asks_for(question: str) -> str:
-    """What kind of fact `question` asks for: date, amount, number, law, organisation,
-    reason, frequency, duration, ruling — or "any"."""
+    """What kind of fact `question` asks for: date, amount, share, number, law, role,
+    organisation, reason, method, list, frequency, duration, ruling — or "any"."""
     low = " ".join(question.lower().split()).replace("när det gäller", "")
     # The interrogative that comes first decides: "Vilken myndighet … när de redogör …"
     # asks for an authority, not a date.
