@@ -4,10 +4,12 @@ from, and the sources. Pure over a `SearchIndex`; the chat, the CLI and the API 
 
 from __future__ import annotations
 
+from ingest.sentences import sentence_spans
+
 from .answer import Answer, answer_question
 from .followup import Reading, read_conversation
 from .lead import asks_for, choose_lead
-from .text import MAX_QUESTION_CHARS, content_words, sentence_spans
+from .text import MAX_QUESTION_CHARS, content_words
 
 __all__ = [
     "MAX_QUESTION_CHARS",

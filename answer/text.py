@@ -7,8 +7,6 @@ import re
 
 from bm25s.stopwords import STOPWORDS_SWEDISH
 
-from ingest.sentences import sentence_spans  # noqa: F401  (part of answer's API)
-
 MAX_QUESTION_CHARS = 1000
 """Longer questions are cut here: no passage answers a whole page, and the model reads
 only its first few hundred words anyway."""

@@ -429,11 +429,12 @@ def build_blocks(library: Library, options: ServeOptions) -> gr.Blocks:
                 filters=filters or None,
                 mode=mode if mode in MODES else "hybrid",
             )
-            read_by_ocr = {
-                d.source: "; ".join(w for w in d.warnings if "OCR" in w)
-                for d in index.documents()
-                if any("OCR" in w for w in d.warnings)
-            }
+            read_by_ocr = {}
+            for source in {h.chunk.source for h in answer.sources}:
+                document = index.document(source)
+                notes = [w for w in document.warnings if "OCR" in w] if document else []
+                if notes:
+                    read_by_ocr[source] = "; ".join(notes)
             text = answer_markdown(answer, filtered=bool(filters), read_by_ocr=read_by_ocr)
         history.append({"role": "assistant", "content": text})
         return history, [*earlier, message], ""

@@ -408,7 +408,7 @@ def _embedded(
     found = cache.get_many(keys)
     missing = [k for k in dict.fromkeys(keys) if k not in found]
     if missing and progress:
-        print(f"Bäddar in {len(missing)} nya {what} …", flush=True)  # avsnitt, meningar
+        print(f"Bäddar in {len(missing)} nya {what} …", flush=True)
     # Saved to the cache part by part: a build that is killed (or runs out of time) keeps
     # what it embedded, so the next run starts from there. The bar moves per batch and its
     # rate gives the time left (a transformer manages a dozen passages a second on two

@@ -52,6 +52,8 @@ from .store import (
     chunk_from_row,
     document_from_row,
     fold,
+    packed_leads,
+    unpacked_leads,
     year_of,
 )
 
@@ -473,13 +475,7 @@ class PgStore:
             )
             if passages_version is not None and (state is None or state[0] != passages_version):
                 return {}
-        found = {}
-        for chunk_id, spans, vectors in rows:
-            pairs = np.frombuffer(spans, dtype="<i4").astype(np.int32).reshape(-1, 2)
-            if len(pairs):
-                matrix = np.frombuffer(vectors, dtype="<f2").astype(np.float32)
-                found[chunk_id] = (pairs, matrix.reshape(len(pairs), -1))
-        return found
+        return unpacked_leads(rows)
 
     def rows_containing(self, phrase: str) -> np.ndarray:
         found = self._db.run(
@@ -966,12 +962,8 @@ class _Leads:
     vectors: np.ndarray
 
     def row(self, row_id: int) -> tuple:
-        return (
-            row_id,
-            np.asarray(self.spans, dtype="<i4").tobytes(),
-            self.keys,
-            np.asarray(self.vectors, dtype="<f2").tobytes(),
-        )
+        spans, vectors = packed_leads(self.spans, self.vectors)
+        return row_id, spans, self.keys, vectors
 
 
 class _StoredLeadVectors:

@@ -185,6 +185,10 @@ class SearchIndex:
     def documents(self) -> list[StoredDocument]:
         return self._read(lambda: list(self._documents.values()))
 
+    def document(self, source: str) -> StoredDocument | None:
+        """The indexed document `source`, or None."""
+        return self._read(lambda: self._documents.get(source) or self.store.document(source))
+
     def search(
         self, query: str, k: int = 5, mode: Mode = "hybrid", filters: Filters | None = None
     ) -> list[Hit]:

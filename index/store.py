@@ -176,10 +176,7 @@ class Store:
         kept in float16: a quarter of a million sentences take about 200 MB."""
         self._db.executemany(
             "INSERT INTO lead_sentences VALUES (?,?,?)",
-            (
-                (row, np.asarray(spans, np.int32).tobytes(), vectors.astype(np.float16).tobytes())
-                for row, spans, vectors in rows
-            ),
+            ((row, *packed_leads(spans, vectors)) for row, spans, vectors in rows),
         )
 
     def add_failure(self, failure: Failure, content_hash: str | None) -> None:
@@ -244,12 +241,7 @@ class Store:
             ).fetchall()
         except sqlite3.OperationalError:  # no such table: an older build
             return {}
-        result = {}
-        for chunk_id, spans, vectors in found:
-            pairs = np.frombuffer(spans, dtype=np.int32).reshape(-1, 2)
-            matrix = np.frombuffer(vectors, dtype=np.float16).astype(np.float32)
-            result[chunk_id] = (pairs, matrix.reshape(len(pairs), -1))
-        return result
+        return unpacked_leads(found)
 
     def rows_containing(self, phrase: str) -> np.ndarray:
         """Rows whose passage contains `phrase` (whitespace- and case-folded), ascending."""
@@ -285,6 +277,24 @@ class Store:
 
 
 CHUNK_COLUMNS = "chunk_id, source, ordinal, section_path, page_start, page_end, page_label, text"
+
+
+def packed_leads(spans, vectors: np.ndarray) -> tuple[bytes, bytes]:
+    """A passage's lead candidates as stored (SQLite here, PostgreSQL in postgres.py): the
+    (start, end) spans as little-endian int32 pairs, the vectors as little-endian float16."""
+    return np.asarray(spans, "<i4").tobytes(), np.asarray(vectors, "<f2").tobytes()
+
+
+def unpacked_leads(rows: Iterable[tuple]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(chunk_id, spans, vectors) rows of packed_leads → chunk_id → ((n, 2) int32 spans,
+    (n, d) float32 vectors); a chunk without candidates is left out."""
+    found = {}
+    for chunk_id, spans, vectors in rows:
+        pairs = np.frombuffer(spans, dtype="<i4").astype(np.int32).reshape(-1, 2)
+        if len(pairs):
+            matrix = np.frombuffer(vectors, dtype="<f2").astype(np.float32)
+            found[chunk_id] = (pairs, matrix.reshape(len(pairs), -1))
+    return found
 
 
 def chunk_from_row(row: tuple) -> Chunk:
