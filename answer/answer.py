@@ -21,6 +21,7 @@ from .lead import (
     holds,
     prescore,
     shortlist,
+    word_overlap,
 )
 from .vectors import embed_cached
 
@@ -104,7 +105,13 @@ def answer_question(
     # The lead is chosen for the words of the question itself: the words a follow-up
     # carries in found the passages, and would otherwise drown what it asks.
     own_terms = _Terms.of(index, reading.asked)
-    overlap = np.array([own_terms.share(t) for t in sentence_terms])
+    title_terms = [set(analyzer.terms(h.document.title)) for h in top]
+    overlap = np.array(
+        [
+            word_overlap(own_terms.weights, t, title_terms[c.passage])
+            for c, t in zip(found, sentence_terms, strict=True)
+        ]
+    )
     if similarity is None:
         # Only the likeliest candidates are embedded (an encoder costs milliseconds a
         # sentence); the others keep NaN and are not chosen.
@@ -123,7 +130,7 @@ def answer_question(
     evidence = Evidence(
         relevance=max(h.relevance for h in top),
         similarity=float(np.nanmax(similarity)),
-        lead_overlap=float(overlap.max()),
+        lead_overlap=max(own_terms.share(t) for t in sentence_terms),
         rare_covered=max((len(set(rarest) & t) / len(rarest) for t in passage_terms), default=0.0)
         if rarest
         else 0.0,
@@ -131,7 +138,8 @@ def answer_question(
         kind_held=1.0 if kind == "any" else max(holds(kind, c.text, reading.asked) for c in found),
         missing_rare=max(missing, default=0.0),
     )
-    if not is_found(evidence, FoundThresholds.for_model(index.embedder.model_id)):
+    passages = index.manifest.get("counts", {}).get("chunks")
+    if not is_found(evidence, FoundThresholds.for_model(index.embedder.model_id, passages)):
         return _not_found(reading, kind, evidence)
     lead_hit = top[lead.passage]
     sources = [h for h in hits[:k] if h is lead_hit or h.relevance >= evidence.relevance / 2]

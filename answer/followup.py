@@ -141,7 +141,13 @@ def read_question(
     text, truncated = clean_question(question)
     own = content_words(text)
     own_lower = {w.lower() for w in own}
-    ranked_own = sorted(own, key=lambda w: -rarity.get(w.lower(), 1.0))
+
+    def topic_order(word: str) -> tuple[bool, float]:
+        # Names first ("Vinnova", "Norra Djurgårdsstaden"), then the rarest words: in a small
+        # corpus every ordinary word is rare, and a name is what a follow-up is about.
+        return (not word[:1].isupper(), -rarity.get(word.lower(), 1.0))
+
+    ranked_own = sorted(own, key=topic_order)
     if previous is None or not text:
         return Reading(text, text, tuple(ranked_own), (), truncated)
     t = thresholds or FollowUpThresholds()
@@ -149,8 +155,7 @@ def read_question(
         return Reading(text, text, tuple(ranked_own), (), truncated)
     carried = tuple(w for w in previous.topic if w.lower() not in own_lower)[:MAX_CARRIED]
     topic = sorted(
-        [*own, *(w for w in previous.topic if w.lower() not in own_lower)],
-        key=lambda w: -rarity.get(w.lower(), 1.0),
+        [*own, *(w for w in previous.topic if w.lower() not in own_lower)], key=topic_order
     )
     searched = f"{text} {' '.join(carried)}" if carried else text
     return Reading(text, searched, tuple(topic[:8]), carried, truncated)

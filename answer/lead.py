@@ -15,6 +15,10 @@ import numpy as np
 from ingest.sentences import MAX_LEAD_CHARS, lead_spans
 
 _MONTH = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
+_NUMBER_WORDS = (
+    "två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tretton|fjorton|femton|sexton|sjutton|"
+    "arton|nitton|tjugo|trettio|fyrtio|femtio|sextio|sjuttio|åttio|nittio|hundra|tusen"
+)
 
 # What a question asks for, from its wording; the first pattern that matches decides.
 _ASKS_FOR: tuple[tuple[str, re.Pattern], ...] = tuple(
@@ -26,7 +30,7 @@ _ASKS_FOR: tuple[tuple[str, re.Pattern], ...] = tuple(
             "date",
             # "När" asks for a date where it opens the question (or follows a
             # preposition); inside it ("ska användas när varor flyttas") it is "when".
-            r"^(?:och |men |så )?när\b|\b(?:senast|från och med|fram till|sedan|till) när\b|"
+            r"^(?:och |men |så )?när\b|\b(?:senast|från och med|från|fram till|sedan|till) när\b|"
             r"\bvilket datum\b|\bvilken dag\b|\bvilket år\b|\bsista svarsdag|\bdatum\b|"
             r"\bdeadline\b|\btidpunkt",
         ),
@@ -57,7 +61,16 @@ _ASKS_FOR: tuple[tuple[str, re.Pattern], ...] = tuple(
             r"\bvilket departement\b|\bvilken organisation|\bvilket land\b|\bvilken kommun\b|"
             r"\bvilken nämnd\b|\bvilka aktörer\b|\bvilket organ\b",
         ),
-        ("reason", r"\bvarför\b|\bav vilken anledning\b|\bvad är skälet\b|\bi vilket syfte\b"),
+        (
+            "reason",
+            r"\bvarför\b|\bav vilken anledning\b|\bvad är skälet\b|\bi vilket syfte\b|"
+            r"\bvad är syftet\b|\bvilket (?:är )?syftet\b",
+        ),
+        (
+            "condition",
+            r"\bvad krävs\b|\bvilka krav\b|\bvilka villkor\b|\bunder vilka förutsättningar\b|"
+            r"\bpå vilka villkor\b",
+        ),
         (
             "method",
             r"\bhur vill\b|\bpå vilket sätt\b|\bpå vilka sätt\b|\bgenom vilka\b|"
@@ -69,9 +82,18 @@ _ASKS_FOR: tuple[tuple[str, re.Pattern], ...] = tuple(
             r"\bvilka (?!myndighet|organ|lag|aktör|departement|land|länder|kommun)\w+",
         ),
         (
+            # "Vilket datasystem …", "Vilket pris …": a thing known by its name.
+            "name",
+            r"\bvilke[nt] (?!myndighet|organisation|departement|organ|land|kommun|nämnd|datum|"
+            r"dag|år|lag|direktiv|förordning|lagrum|budget|var\b|är\b)\w+",
+        ),
+        (
             "ruling",
-            r"^(?:och |men )?(?:får|ska|skall|kan|måste|bör|behöver|anser|kommer|är det|"
-            r"gäller|tillåts|tillåter|har)\b|\bfår man\b|\bvem (?:får|ska|måste|betalar|står)\b|"
+            # A question that opens with its verb asks yes or no ("Ansåg domstolen …?").
+            r"^(?:och |men )?(?:får|ska|skall|kan|måste|bör|behöver|anser|ansåg|tycker|tror|"
+            r"kommer|är det|gäller|tillåts|tillåter|har|fann|bedömer|bedömde|kränktes|kränkte|"
+            r"innebär|omfattar|omfattas|krävs|behövs|ingår|vill|föreslår|föreslog|stöder|"
+            r"stödjer)\b|\bfår man\b|\bvem (?:får|ska|måste|betalar|står)\b|"
             r"\bvad ska\b|\bhur ska\b",
         ),
     )
@@ -81,7 +103,8 @@ _ASKS_FOR: tuple[tuple[str, re.Pattern], ...] = tuple(
 _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
     # Names are told by their capital letter, so organisation patterns keep case.
     kind: tuple(
-        (re.compile(p, 0 if kind == "organisation" else re.IGNORECASE), w) for p, w in patterns
+        (re.compile(p, 0 if kind in ("organisation", "name") else re.IGNORECASE), w)
+        for p, w in patterns
     )
     for kind, patterns in {
         "date": (
@@ -95,6 +118,11 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
                 r"\d[\d  ,.]*\s*(?:kronor|kr\b|miljoner|miljarder|mnkr|mdkr|msek|euro|"
                 r"dollar|procent|%)",
                 1.0,
+            ),
+            (
+                rf"\b(?:{_NUMBER_WORDS}|en|ett)\s+(?:miljoner|miljarder)\b|"
+                r"\b(?:prisbasbelopp|inkomstbasbelopp)",
+                0.9,
             ),
             (r"\b(?:högst|belopp|medel|anslag|budget|kostnad)", 0.4),
         ),
@@ -122,8 +150,13 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
             (r"\b\w+ (?:och|samt) \w+\b", 0.3),
         ),
         "number": (
-            (r"\b\d[\d  ,]*\b(?!-\d)|\bprocent\b|%", 1.0),
-            (r"\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|tolv|hundra|tusen)\b", 0.8),
+            # A count, not a year, a date or a reference ("SFS 2012:638", "2011-2012").
+            (
+                r"(?<![\d:/.-])\b(?!(?:19|20)\d\d\b)\d(?:[\d  ,]*\d)?\b(?![-:/.]\d)"
+                rf"(?! (?:{_MONTH})\b)|\bprocent\b|%",
+                1.0,
+            ),
+            (rf"\b(?:{_NUMBER_WORDS})\b", 0.8),
         ),
         "law": (
             (r"\(\d{4}:\d+\)|\b\d{4}/\d+/(?:EU|EG)\b|\bSFS\b|\bförordning(?:en)? \(", 1.0),
@@ -133,12 +166,30 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
             (
                 r"\b[A-ZÅÄÖ][\wåäö-]*(?:verket|myndigheten|styrelsen|inspektionen|"
                 r"institutet|nämnden|kontoret|departementet|rådet|kommissionen|verk|"
-                r"ombudsmannen|domstolen|centrum|fonden|banken)\b|\bsamråda med\b|"
+                r"ombudsmannen|domstolen|centrum|fonden|banken)\b|\bsamråda med\b|\bsamverka med\b|"
+                r"\bi (?:samverkan|samarbete|samråd) med\b|\btillsammans med\b|"
                 r"\b(?:Sida|Riksgälden|Regeringskansliet|Polismyndigheten|Länsstyrelsen|"
                 r"Unicef|UNHCR|UNDP|FN)\b",
                 1.0,
             ),
             (r"\b[A-ZÅÄÖ]{2,}\b|(?<=[a-zåäö,] )[A-ZÅÄÖ][a-zåäö]+", 0.5),
+        ),
+        "condition": (
+            (
+                r"\bkrävs\b|\bkrav på\b|\bförutsatt att\b|\bförutsättning|\bendast om\b|"
+                r"\bvillkor|\bunder förutsättning\b|\bsåvida\b",
+                1.0,
+            ),
+            (r"\bom\b", 0.3),
+        ),
+        "name": (
+            # An acronym, a quoted name, a name of capitalised words inside the sentence.
+            (
+                r"\([A-ZÅÄÖ][\wÅÄÖ-]*[A-ZÅÄÖ]\)|[”\"’'][^”\"’']{3,60}[”\"’']|"
+                r"(?<=[\wåäö,] )[A-ZÅÄÖ][\wåäö-]+ (?:[A-ZÅÄÖ0-9][\wåäö-]+ ?)+",
+                0.7,
+            ),
+            (r"\b[A-ZÅÄÖ]{2,}\b|(?<=[a-zåäö,] )[A-ZÅÄÖ][a-zåäö]+", 0.4),
         ),
         "reason": (
             (
@@ -171,7 +222,9 @@ _HOLDS: dict[str, tuple[tuple[re.Pattern, float], ...]] = {
                 r"\buppdraget (?:är|innebär) att\b|"
                 # What a remiss answer rules: "har inget att erinra", "tillstyrker" …
                 r"\binget att (?:erinra|invända|tillägga)\b|\binga (?:invändningar|synpunkter)\b|"
-                r"\btillstyrk|\bavstyrk|\bställer sig (?:bakom|positiv|negativ)",
+                r"\btillstyrk|\bavstyrk|\bställer sig (?:bakom|positiv|negativ)|"
+                # … and what a court or an inquiry found.
+                r"\b(?:ansågs?|fann|bedömer|bedömde|konstaterar|konstaterade|förelåg)\b",
                 1.0,
             ),
             (r"\binte\b|\bkrav\b", 0.5),
@@ -189,7 +242,8 @@ meaning) are embedded while answering."""
 
 def asks_for(question: str) -> str:
     """What kind of fact `question` asks for: date, amount, share, number, law, role,
-    organisation, reason, method, list, frequency, duration, ruling — or "any"."""
+    organisation, reason, condition, method, list, name, frequency, duration, ruling — or
+    "any"."""
     low = " ".join(question.lower().split()).replace("när det gäller", "")
     # The interrogative that comes first decides: "Vilken myndighet … när de redogör …"
     # asks for an authority, not a date.
@@ -232,6 +286,26 @@ def candidates(passages: list[str], max_chars: int = MAX_LEAD_CHARS) -> list[Can
         for rank, text in enumerate(passages)
         for start, end in lead_spans(text, max_chars)
     ]
+
+
+BEYOND_TITLE = 0.5
+"""Extra weight, within the words feature, for the question's words that the document's
+title does not say: they name what is asked about that document, while a sentence that
+repeats the title ("Regeringen uppdrar åt Socialstyrelsen att ta fram …") restates the
+topic instead of answering."""
+
+
+def word_overlap(weights: dict[str, float], terms: set[str], title_terms: set[str]) -> float:
+    """The words feature of a candidate with analysed `terms`: the share of the question's
+    rare-word `weights` (term → IDF) it contains, plus BEYOND_TITLE times the same share
+    among the question's terms that `title_terms` (its document's title) lacks."""
+
+    def share(wanted: dict[str, float]) -> float:
+        total = sum(wanted.values())
+        return sum(v for t, v in wanted.items() if t in terms) / total if total else 0.0
+
+    beyond = {t: v for t, v in weights.items() if t not in title_terms}
+    return share(weights) + BEYOND_TITLE * share(beyond)
 
 
 @dataclass(frozen=True)
@@ -284,8 +358,8 @@ def choose_lead(
     """Index in `found` of the best lead, or None when there is no candidate.
 
     `similarity` is each candidate's cosine to the question (embedder; NaN for a candidate
-    that was not embedded, which is then not chosen), `overlap` the share of the question's
-    rare-word weight it contains; both aligned with `found`."""
+    that was not embedded, which is then not chosen), `overlap` its words feature
+    (word_overlap); both aligned with `found`."""
     if not found:
         return None
     w = weights or LeadWeights()

@@ -33,6 +33,10 @@ CACHE = ROOT / ".cache" / "eval"
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
 UNANSWERABLE = ROOT / "tests" / "data" / "unanswerable_questions.jsonl"
 CONVERSATIONS = ROOT / "tests" / "data" / "conversations.jsonl"
+# Held out: written by someone who did not tune the answer stage, on documents that no dev
+# question or conversation above uses; never used to choose a weight or a threshold.
+HELDOUT_QUESTIONS = ROOT / "tests" / "data" / "lead_questions.jsonl"
+HELDOUT_CONVERSATIONS = ROOT / "tests" / "data" / "heldout_conversations.jsonl"
 
 
 def baselines(corpus_dir: Path, questions, model_name: str) -> Report:
@@ -149,6 +153,8 @@ def main() -> int:
         results["dev"].update(baselines(corpus_dir, questions, MINILM))
     if SEED_QUESTIONS.exists():
         results["seed"] = evaluate(index, read_questions(SEED_QUESTIONS), list(MODES))
+    if HELDOUT_QUESTIONS.exists():
+        results["heldout"] = evaluate(index, read_questions(HELDOUT_QUESTIONS), list(MODES))
     answerable = questions + read_questions(CONVERSATIONS)
     if SEED_QUESTIONS.exists():
         answerable += read_questions(SEED_QUESTIONS)
@@ -160,18 +166,30 @@ def main() -> int:
     }
     if SEED_QUESTIONS.exists():
         answers["seed"] = evaluate_answers(index, read_questions(SEED_QUESTIONS))
+    for name, path in (("heldout", HELDOUT_QUESTIONS), ("heldout_conv", HELDOUT_CONVERSATIONS)):
+        if path.exists():
+            answers[name] = evaluate_answers(index, read_questions(path))
     threshold = calibration_report(
-        args.model, evidence_of(index, answerable), evidence_of(index, unanswerable_questions)
+        args.model,
+        evidence_of(index, answerable),
+        evidence_of(index, unanswerable_questions),
+        index.manifest["counts"]["chunks"],
     )
 
+    files = {"dev": args.questions, "seed": SEED_QUESTIONS, "heldout": HELDOUT_QUESTIONS}
     for name, report_ in results.items():
-        print(f"\n== {name}: {args.questions if name == 'dev' else SEED_QUESTIONS} ==")
+        print(f"\n== {name}: {files[name]} ==")
         print(format_table(report_))
     print(f"\n== svaren (citatet och 'hittade inget'); modell {args.model} ==")
     print("dev:\n" + format_answer_table(answers["dev"], answers["refused"]))
     print("samtal:\n" + format_answer_table(answers["conversations"]))
-    if "seed" in answers:
-        print("seed:\n" + format_answer_table(answers["seed"]))
+    for name, label in (
+        ("seed", "seed"),
+        ("heldout", "utanför (citatfrågor)"),
+        ("heldout_conv", "utanför (samtal)"),
+    ):
+        if name in answers:
+            print(f"{label}:\n" + format_answer_table(answers[name]))
     print(
         f'\n== "hittade inget": {threshold["answerable"]} besvarbara (dev, seed, samtal), '
         f"{threshold['unanswerable']} obesvarbara =="

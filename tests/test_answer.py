@@ -22,8 +22,15 @@ from answer.followup import (
     leans_on_previous,
     read_question,
 )
-from answer.found import Evidence, is_found
-from answer.lead import Candidate, LeadWeights, candidates, choose_lead, holds
+from answer.found import Evidence, FoundThresholds, is_found
+from answer.lead import (
+    Candidate,
+    LeadWeights,
+    candidates,
+    choose_lead,
+    holds,
+    word_overlap,
+)
 from index import IndexConfig, SearchIndex, build_index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +65,16 @@ UPPDRAG = (
         ("Vilken lag styr beskattningen av artister?", "law"),
         ("Vad ska Konkurrensverket undersöka när det gäller byggmaterial?", "ruling"),
         ("Berätta om strategin", "any"),
-        # "när" inside a question is "when", not the question word.
-        ("Vilket datasystem ska användas när varor flyttas mellan EU-länder?", "any"),
+        # "när" inside a question is "when", not the question word; "Vilket datasystem"
+        # asks for the name of one.
+        ("Vilket datasystem ska användas när varor flyttas mellan EU-länder?", "name"),
+        ("Vilken var sista svarsdag för remissen?", "date"),
+        ("Från när föreslås sekretessen gälla?", "date"),
+        ("Vad är syftet med fortbildningen?", "reason"),
+        ("Vad krävs för att polisen ska få läsa av datorer i hemlighet?", "condition"),
+        # A question that opens with its verb asks yes or no.
+        ("Ansåg Europadomstolen att utvisningen kränkte hans rätt?", "ruling"),
+        ("Tycker kommissionen att adoptionerna ska fortsätta?", "ruling"),
         ("Vem leder kommittén?", "role"),
         ("Om jag hyr lägenhet, vem får stå för kostnaden för laddboxen?", "ruling"),
         ("Hur stor andel av löntagarna är med i facket?", "share"),
@@ -92,6 +107,29 @@ def test_a_fact_the_question_already_names_is_not_its_answer():
     assert holds("ruling", remiss, "Har kontoret några invändningar?") == 1.0
     assert holds("ruling", "Nämnden tillstyrker förslaget.") == 1.0
     assert holds("date", "Planen antogs av kommissionen i januari 2018.", "När?") == 0.9
+    # A count is not a year, a date or a reference; it may be written in words.
+    for not_a_count in ("under 2011-2012", "den 27 januari 2025", "SFS 2012:638", "år 2019"):
+        assert holds("number", not_a_count, "Hur många?") == 0.0, not_a_count
+    assert holds("number", "2019 dödades 41 635 personer", "Hur många?") == 1.0
+    assert holds("number", "Trettio elever deltog.", "Hur många?") == 0.8
+    assert holds("amount", "Socialstyrelsen får använda två miljoner kronor.", "Hur mycket?") == 0.9
+    named = "Systemet Excise Movement Control System (EMCS) ska användas."
+    assert holds("name", named, "Vilket datasystem?") == 0.7
+    assert holds("name", "Kommissionen vill införa en ’en in en ut’-princip.", "Vilken?") == 0.7
+    assert holds("organisation", "Digg ska samverka med andra myndigheter.", "Vilken?") == 1.0
+    assert holds("ruling", "Någon kränkning ansågs inte ha ägt rum.", "Kränktes?") == 1.0
+
+
+def test_the_words_the_title_does_not_say_count_extra():
+    # "Vilken myndighet ska Digg samverka med i pilotprojektet?" about a document titled
+    # "Digg i EU:s pilotprojekt": "samverka" is what is asked, the rest is the topic.
+    weights = {"digg": 2.0, "pilotprojekt": 2.0, "samverk": 1.0}
+    title = {"digg", "pilotprojekt"}
+    restates = word_overlap(weights, {"digg", "pilotprojekt"}, title)
+    answers = word_overlap(weights, {"digg", "samverk"}, title)
+    assert answers > restates
+    assert word_overlap(weights, set(weights), title) == pytest.approx(1.5)
+    assert word_overlap({}, {"digg"}, title) == 0.0
 
 
 def test_the_sentence_after_the_one_naming_the_topic_gains():
@@ -197,6 +235,17 @@ def test_a_follow_up_carries_the_rarest_previous_words_and_says_so():
     assert alone.interpreted_as == "Vad säger strategin?" and not alone.carried
 
 
+def test_a_follow_up_carries_names_before_ordinary_words():
+    # In a small corpus an ordinary word ("kom", "förra") is as rare as the topic's name.
+    rarity = {"många": 0.9, "besökare": 0.6, "kom": 0.9, "förra": 0.9, "året": 0.9}
+    rarity |= {"norra": 0.5, "djurgårdsstaden": 0.5, "syftet": 0.3}
+    first = read_question(
+        "Hur många besökare kom till Norra Djurgårdsstaden förra året?", None, rarity, 0.0
+    )
+    follow = read_question("Och vad var syftet med det?", first, rarity, similarity=0.1)
+    assert follow.carried[:2] == ("Norra", "Djurgårdsstaden")
+
+
 def test_long_and_empty_questions_are_read_safely():
     long = read_question("strategi " * 5000, None, {}, 0.0)
     assert long.truncated and len(long.asked) <= 1000
@@ -210,6 +259,25 @@ def test_found_needs_lexical_or_semantic_evidence():
     weak = Evidence(relevance=0.1, similarity=0.1, lead_overlap=0.1, unknown=0.9)
     assert not is_found(weak)
     assert is_found(Evidence(relevance=0.9, similarity=0.5, lead_overlap=0.8))
+
+
+def test_thresholds_follow_the_size_of_the_corpus(monkeypatch):
+    stored = {
+        "m": {
+            "found": {"similarity": 0.86, "unknown": 0.1},
+            "found_by_size": [
+                {"passages": 1, "similarity": 0.80, "unknown": 1.0},
+                {"passages": 100, "similarity": 0.84, "unknown": 0.4},
+                {"passages": 2500, "similarity": 0.86, "unknown": 0.1},
+            ],
+        }
+    }
+    monkeypatch.setattr("answer.found._calibration", lambda: stored)
+    assert FoundThresholds.for_model("m").similarity == 0.86  # no size: the whole corpus
+    assert FoundThresholds.for_model("m", 3).similarity == 0.80
+    assert FoundThresholds.for_model("m", 20).similarity == 0.84  # nearer 100 than 1 (log)
+    assert FoundThresholds.for_model("m", 53_000).unknown == 0.1
+    assert FoundThresholds.for_model("other", 3) == FoundThresholds()
 
 
 # -- through a real index --------------------------------------------------------------------
