@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 
@@ -53,9 +54,25 @@ class FoundThresholds:
     """Largest relative IDF of a known question word that the lead's passage lacks."""
 
     @classmethod
-    def for_model(cls, model_id: str) -> FoundThresholds:
-        stored = calibration(model_id).get("found")
-        return cls(**stored) if stored else cls()
+    def for_model(cls, model_id: str, passages: int | None = None) -> FoundThresholds:
+        """The thresholds calibrated for `model_id` on a corpus nearest `passages` in size.
+
+        Size matters both ways: in a small corpus an ordinary word of the question is often
+        missing by chance (so words no passage uses say little), and the best of a few
+        sentences lies closer to an unrelated question than the best of many does not. So
+        bench/calibrate.py calibrates on corpora of several sizes ("found_by_size", each
+        with its median passage count); an index uses the one nearest its own size on a log
+        scale, and "found" (the whole dev corpus) where no size is given."""
+        stored = calibration(model_id)
+        by_size = stored.get("found_by_size") or []
+        if passages is not None and by_size:
+            nearest = min(
+                by_size, key=lambda e: abs(math.log(e["passages"]) - math.log(passages or 1))
+            )
+            names = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in nearest.items() if k in names})
+        found = stored.get("found")
+        return cls(**found) if found else cls()
 
 
 @functools.cache

@@ -4,7 +4,13 @@ balance answering the questions the corpus answers (the dev and seed questions a
 conversations) against refusing tests/data/unanswerable_questions.jsonl. `make eval` reports
 the rates at the thresholds in use; `python -m bench.calibrate --write` stores new ones in
 answer/calibration.json. Both error rates are reported, in-sample and 5-fold cross-validated
-(thresholds chosen on four fifths, measured on the rest)."""
+(thresholds chosen on four fifths, measured on the rest).
+
+`--sizes` calibrates on smaller corpora as well, made from the dev corpus: one document (a
+user's first try, like `make run`'s corpus), ten and a hundred, each holding the sources of
+some answerable questions; the embedding cache of the dev index is reused, so nothing is
+embedded again. Each size is stored with its median passage count ("found_by_size"), and an
+index answers with the calibration nearest its own size."""
 
 from __future__ import annotations
 
@@ -12,8 +18,11 @@ import argparse
 import hashlib
 import itertools
 import json
+import shutil
 import sys
-from dataclasses import asdict
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -97,9 +106,12 @@ def cross_validated(
 
 
 def report(
-    model: str, answerable: list[Evidence | None], unanswerable: list[Evidence | None]
+    model: str,
+    answerable: list[Evidence | None],
+    unanswerable: list[Evidence | None],
+    passages: int | None = None,
 ) -> dict:
-    in_use = FoundThresholds.for_model(model)
+    in_use = FoundThresholds.for_model(model, passages)
     calibrated, at_calibrated = calibrate(answerable, unanswerable)
     return {
         "in_use": {**asdict(in_use), **rates(answerable, unanswerable, in_use)},
@@ -110,6 +122,114 @@ def report(
     }
 
 
+SIZES = (1, 10, 100)
+"""Documents per sub-corpus, besides the whole dev corpus."""
+SOURCES_PER_CORPUS = {1: 1, 10: 3, 100: 20}
+"""How many of a sub-corpus's documents are sources of answerable questions; the others are
+drawn at random from the rest of the dev corpus."""
+
+
+@dataclass
+class SizeEvidence:
+    documents: int
+    passages: list[int]
+    """Passage count of each sub-corpus."""
+    answerable: list[Evidence | None]
+    unanswerable: list[Evidence | None]
+
+
+def sub_corpora(
+    files: list[str], sources: list[str], size: int, rng: np.random.Generator
+) -> list[list[str]]:
+    """Sub-corpora of `size` documents (paths in `files`) that hold every source once between
+    them, SOURCES_PER_CORPUS[size] in each, the rest drawn from the other documents."""
+    per = SOURCES_PER_CORPUS[size]
+    order = [str(s) for s in rng.permutation(sources)]
+    others = sorted(set(files) - set(sources))
+    groups = []
+    for start in range(0, len(order), per):
+        chosen = order[start : start + per]
+        fill = rng.choice(len(others), size - len(chosen), replace=False)
+        groups.append(chosen + [others[i] for i in fill])
+    return groups
+
+
+def evidence_at_size(
+    corpus_dir: Path,
+    dev_index: SearchIndex,
+    answerable: list[Question],
+    unanswerable: list[Question],
+    size: int,
+    work: Path,
+    seed: int = 13,
+) -> SizeEvidence:
+    """Evidence of the answerable questions, each asked of a sub-corpus of `size` documents
+    holding its source, and of the unanswerable ones, spread over the same sub-corpora."""
+    from index.build import IndexConfig, build_index
+
+    files = sorted(str(p.relative_to(corpus_dir)) for p in corpus_dir.rglob("*") if p.is_file())
+    sources = sorted({q.source for q in answerable if q.source})
+    groups = sub_corpora(files, sources, size, np.random.default_rng(seed))
+    model = dev_index.embedder.model_id
+    cache = dev_index.build_dir.parent.parent / "cache"
+    found = SizeEvidence(size, [], [], [])
+    for number, group in enumerate(groups):
+        corpus, index_dir = (
+            work / f"{size}-{number}" / "corpus",
+            work / f"{size}-{number}" / "index",
+        )
+        for name in group:
+            (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(corpus_dir / name, corpus / name)
+        index_dir.mkdir(parents=True)
+        (index_dir / "cache").symlink_to(cache.resolve(), target_is_directory=True)
+        report = build_index(corpus, index_dir, IndexConfig(model=model), progress=False)
+        if report.embedded:
+            print(f"  ({size}-{number}: {report.embedded} avsnitt saknades i cachen)", flush=True)
+        index = replace(SearchIndex.open(index_dir), embedder=dev_index.embedder)
+        found.passages.append(report.chunks)
+        held = set(group)
+        found.answerable += evidence_of(index, [q for q in answerable if q.source in held])
+        found.unanswerable += evidence_of(index, unanswerable[number :: len(groups)])
+        shutil.rmtree(work / f"{size}-{number}")
+    return found
+
+
+def report_by_size(
+    corpus_dir: Path,
+    dev_index: SearchIndex,
+    answerable: list[Question],
+    unanswerable: list[Question],
+    sizes: tuple[int, ...] = SIZES,
+) -> list[dict]:
+    """`report` per sub-corpus size, then for the whole dev corpus, each with its median
+    passage count; the rates "in_use" are those of the thresholds the index of that size
+    answers with."""
+    model = dev_index.embedder.model_id
+    results = []
+    with tempfile.TemporaryDirectory(prefix="strategisok-calibrate-") as work:
+        for size in sizes:
+            found = evidence_at_size(
+                corpus_dir, dev_index, answerable, unanswerable, size, Path(work)
+            )
+            passages = int(np.median(found.passages))
+            results.append(
+                {"documents": size, "passages": passages}
+                | report(model, found.answerable, found.unanswerable, passages)
+            )
+    whole = dev_index.manifest["counts"]
+    results.append(
+        {"documents": whole["documents"], "passages": whole["chunks"]}
+        | report(
+            model,
+            evidence_of(dev_index, answerable),
+            evidence_of(dev_index, unanswerable),
+            whole["chunks"],
+        )
+    )
+    return results
+
+
 def main() -> int:
     from bench.corpora import DEV_QUESTIONS, shared_missing_reason
     from bench.eval import CACHE, CONVERSATIONS, SEED_QUESTIONS, UNANSWERABLE
@@ -117,6 +237,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--sizes", action="store_true", help="also on smaller corpora (SIZES)")
     parser.add_argument("--write", action="store_true", help="store the calibrated thresholds")
     args = parser.parse_args()
     reason = shared_missing_reason()
@@ -125,19 +246,26 @@ def main() -> int:
         return 0
     index_dir = CACHE / ("index-" + hashlib.sha1(args.model.encode()).hexdigest()[:10])
     index = SearchIndex.open(index_dir)  # built by `make eval` for this model
-    answerable = evidence_of(
-        index,
+    answerable = (
         read_questions(DEV_QUESTIONS)
         + read_questions(SEED_QUESTIONS)
-        + read_questions(CONVERSATIONS),
+        + read_questions(CONVERSATIONS)
     )
-    unanswerable = evidence_of(index, read_questions(UNANSWERABLE, need_target=False))
-    result = report(args.model, answerable, unanswerable)
-    print(json.dumps(result, indent=2))
+    unanswerable = read_questions(UNANSWERABLE, need_target=False)
+    results = report_by_size(
+        CACHE / "corpus", index, answerable, unanswerable, SIZES if args.sizes else ()
+    )
+    print(json.dumps(results, indent=2))
     if args.write:
         stored = json.loads(CALIBRATION.read_text("utf-8")) if CALIBRATION.exists() else {}
-        chosen = {k: result["calibrated"][k] for k in asdict(FoundThresholds())}
-        stored.setdefault(args.model, {})["found"] = chosen
+        names = list(asdict(FoundThresholds()))
+        entry = stored.setdefault(args.model, {})
+        entry["found"] = {k: results[-1]["calibrated"][k] for k in names}
+        if args.sizes:
+            entry["found_by_size"] = [
+                {"passages": r["passages"], **{k: r["calibrated"][k] for k in names}}
+                for r in results
+            ]
         CALIBRATION.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n", "utf-8")
         print(f"Skrev {CALIBRATION}")
     return 0
