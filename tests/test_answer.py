@@ -31,7 +31,9 @@ from answer.lead import (
     holds,
     word_overlap,
 )
+from app.evaluation import fold, read_questions
 from index import IndexConfig, SearchIndex, build_index
+from tests.conftest import CORPUS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -430,3 +432,35 @@ def test_ask_refuses_bad_input_with_a_message(index, tmp_path):
     assert done.returncode == 2 and "rad 1" in done.stderr and "previous" in done.stderr
     done = _cli("ask", "--index-dir", str(index_dir))
     assert done.returncode == 2 and "--batch" in done.stderr
+
+
+# -- the one-document corpus of `make run` -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_document(tmp_path_factory) -> SearchIndex:
+    index_dir = tmp_path_factory.mktemp("one-document") / "idx"
+    build_index(CORPUS_DIR, index_dir, IndexConfig(), progress=False)
+    return SearchIndex.open(index_dir)
+
+
+@pytest.mark.slow
+def test_a_one_document_corpus_answers_its_questions_and_refuses_the_rest(one_document):
+    """A user's first try: the thresholds for a corpus this small (calibrated on small
+    corpora, not on 2,000 documents) answer the questions the document answers, in other
+    words than its own too, and still refuse what it does not hold."""
+    seed = read_questions(ROOT / "tests" / "data" / "seed_questions.jsonl")
+    answers = [answer_question(one_document, q.q) for q in seed]
+    refused_seed = [q.q for q, a in zip(seed, answers, strict=True) if not a.found]
+    assert len(refused_seed) <= 0.1 * len(seed), refused_seed
+    quoted = sum(
+        a.found and fold(q.answer) in fold(a.lead) for q, a in zip(seed, answers, strict=True)
+    )
+    assert quoted >= 0.6 * len(seed)
+    vinnova = answer_question(one_document, "Vilket projekt drev kontoret med stöd av Vinnova?")
+    assert vinnova.found and "Vinnova" in vinnova.lead
+    unanswerable = read_questions(
+        ROOT / "tests" / "data" / "unanswerable_questions.jsonl", need_target=False
+    )
+    refused = sum(not answer_question(one_document, q.q).found for q in unanswerable)
+    assert refused >= 0.85 * len(unanswerable)
