@@ -61,6 +61,9 @@ class Cues:
     specific: int
     """How many of them name something specific: a word the corpus uses but rarely, or a
     name (a capitalised word inside the sentence) the corpus knows."""
+    unknown_name: bool = False
+    """It names something no passage does ("Uppsala" in "Vad kostar ett busskort i
+    Uppsala?"): a topic of its own, which the previous question's words must not answer."""
 
 
 def cues(question: str, rarity: dict[str, float], rare: float = 0.6) -> Cues:
@@ -70,7 +73,7 @@ def cues(question: str, rarity: dict[str, float], rare: float = 0.6) -> Cues:
     words = WORD.findall(low)
     own = content_words(question)
     first = WORD.search(question)
-    specific = 0
+    specific, unknown_name = 0, False
     for word in own:
         value = rarity.get(word.lower(), 1.0)
         is_name = word[:1].isupper() and not (first and first.group() == word)
@@ -80,11 +83,13 @@ def cues(question: str, rarity: dict[str, float], rare: float = 0.6) -> Cues:
         unknown_compound = value >= 1.0 and len(word) >= LONG_WORD
         if unknown_compound or (value < 1.0 and (value >= rare or is_name)):
             specific += 1
+        unknown_name = unknown_name or (is_name and value >= 1.0)
     return Cues(
         opener=bool(words) and (words[0] in _OPENERS or low.startswith(_LEANING_PHRASES)),
         pointer=any(w in _POINTERS for w in words),
         own_words=len(own),
         specific=specific,
+        unknown_name=unknown_name,
     )
 
 
@@ -122,6 +127,8 @@ def leans_on_previous(
     "Och" or says "uppdraget", unless it is very close in meaning to the previous one."""
     t = thresholds or FollowUpThresholds()
     long_enough = found.own_words >= t.long_question and found.specific >= 1
+    if found.unknown_name:
+        return False
     if found.own_words == 0 or (found.specific < t.own_topic and not long_enough):
         return True
     return t.similar is not None and similarity >= t.similar

@@ -52,6 +52,11 @@ class FoundThresholds:
     """Largest share of the question's rare-word weight in words no passage uses."""
     missing_rare: float = 1.0
     """Largest relative IDF of a known question word that the lead's passage lacks."""
+    wordless_margin: float = 0.0
+    """How much closer in meaning (cosine) the best sentence must be where the passages hold
+    almost none (under WORDLESS) of the question's rare-word weight: meaning alone, with no
+    word in common, has to be clearer ("Varför ska staden bevaka omvärlden?" about
+    "omvärldsbevakning" is, "Får nämnden delta i EU-projekt?" about a remiss answer is not)."""
 
     @classmethod
     def for_model(cls, model_id: str, passages: int | None = None) -> FoundThresholds:
@@ -88,12 +93,21 @@ def calibration(model_id: str) -> dict[str, dict]:
     return _calibration().get(model_id, {})
 
 
+WORDLESS = 0.05
+"""Below this share of the question's rare-word weight a passage shares no word with it."""
+
+
+def found_where(relevance, similarity, unknown, missing_rare, t: FoundThresholds):
+    """is_found over evidence given field by field, as numbers or as NumPy arrays (the
+    calibration grid decides a whole question set at once)."""
+    lexical = (relevance >= t.relevance) & (unknown <= t.unknown) & (missing_rare <= t.missing_rare)
+    if t.similarity is None:
+        return lexical
+    needed = t.similarity + t.wordless_margin * (relevance < WORDLESS)
+    return lexical | (similarity >= needed)
+
+
 def is_found(evidence: Evidence, thresholds: FoundThresholds | None = None) -> bool:
+    e = evidence
     t = thresholds or FoundThresholds()
-    if t.similarity is not None and evidence.similarity >= t.similarity:
-        return True
-    return (
-        evidence.relevance >= t.relevance
-        and evidence.unknown <= t.unknown
-        and evidence.missing_rare <= t.missing_rare
-    )
+    return bool(found_where(e.relevance, e.similarity, e.unknown, e.missing_rare, t))

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from answer import answer_question
-from answer.found import CALIBRATION, Evidence, FoundThresholds, is_found
+from answer.found import CALIBRATION, Evidence, FoundThresholds, found_where, is_found
 from app.evaluation import Question, read_questions
 from index import SearchIndex
 
@@ -46,11 +46,26 @@ def rates(
     answerable: list[Evidence | None], unanswerable: list[Evidence | None], t: FoundThresholds
 ) -> dict[str, float]:
     """Share of answerable questions answered and of unanswerable ones refused."""
-    answered = [e is not None and is_found(e, t) for e in answerable]
-    refused = [e is None or not is_found(e, t) for e in unanswerable]
+    return _rates(_fields(answerable), _fields(unanswerable), t)
+
+
+def _fields(evidence: list[Evidence | None]) -> dict[str, np.ndarray]:
+    """The evidence as arrays per field; a question with nothing to quote is never found."""
+    rows = [e for e in evidence if e is not None]
+    arrays = {
+        name: np.array([getattr(e, name) for e in rows], dtype=np.float64)
+        for name in ("relevance", "similarity", "unknown", "missing_rare")
+    }
+    return arrays | {"count": np.array(len(evidence))}
+
+
+def _rates(yes: dict[str, np.ndarray], no: dict[str, np.ndarray], t: FoundThresholds):
+    def found(f):
+        return found_where(f["relevance"], f["similarity"], f["unknown"], f["missing_rare"], t)
+
     return {
-        "answered": sum(answered) / (len(answered) or 1),
-        "refused": sum(refused) / (len(refused) or 1),
+        "answered": float(found(yes).sum()) / (int(yes["count"]) or 1),
+        "refused": 1.0 - float(found(no).sum()) / (int(no["count"]) or 1),
     }
 
 
@@ -68,24 +83,35 @@ def _grid(answerable: list[Evidence | None], unanswerable: list[Evidence | None]
             for v in np.quantile([e.similarity for e in seen], np.linspace(0.3, 1, 29))
         }
     )
-    for r, s, u, m in itertools.product(
+    for r, s, u, m, w in itertools.product(
         relevance,
         [*similarity, None],
         (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 1.0),
         (0.6, 0.7, 0.8, 0.9, 1.0),
+        (0.0, 0.01, 0.02, 0.03, 0.05),
     ):
-        yield FoundThresholds(relevance=r, similarity=s, unknown=u, missing_rare=m)
+        if s is None and w:
+            continue  # no similarity path, nothing to add a margin to
+        yield FoundThresholds(
+            relevance=r, similarity=s, unknown=u, missing_rare=m, wordless_margin=w
+        )
 
 
 def calibrate(
     answerable: list[Evidence | None], unanswerable: list[Evidence | None]
 ) -> tuple[FoundThresholds, dict[str, float]]:
-    """The thresholds that maximise the smaller margin to both targets (ties: the higher
-    answered share), and the rates they reach."""
+    """The thresholds that maximise the smaller margin to both targets (ties: the higher sum
+    of both shares, then the higher answered share), and the rates they reach."""
     best, best_key, best_rates = FoundThresholds(), None, {}
+    yes, no = _fields(answerable), _fields(unanswerable)
     for t in _grid(answerable, unanswerable):
-        r = rates(answerable, unanswerable, t)
-        key = (min(r["answered"] - ANSWERED_TARGET, r["refused"] - REFUSED_TARGET), r["answered"])
+        r = _rates(yes, no, t)
+        # Where answering everything caps the smaller margin, refusing more still counts.
+        key = (
+            min(r["answered"] - ANSWERED_TARGET, r["refused"] - REFUSED_TARGET),
+            r["answered"] + r["refused"],
+            r["answered"],
+        )
         if best_key is None or key > best_key:
             best, best_key, best_rates = t, key, r
     return best, best_rates

@@ -198,7 +198,8 @@ def main() -> int:
         rates = threshold[name]
         limits = (
             f"relevans ≥ {rates['relevance']:.3f}, okända ord ≤ {rates['unknown']:.2f}, "
-            f"likhet ≥ {rates['similarity'] if rates['similarity'] is not None else '–'}: "
+            f"likhet ≥ {rates['similarity'] if rates['similarity'] is not None else '–'} "
+            f"(+{rates['wordless_margin']:.2f} utan gemensamma ord): "
             if "relevance" in rates
             else "(trösklar valda på 4/5, mätt på resten): "
         )

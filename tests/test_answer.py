@@ -90,36 +90,40 @@ def test_what_the_question_asks_for(question, kind):
     assert asks_for(question) == kind
 
 
-def test_a_fact_the_question_already_names_is_not_its_answer():
-    question = "Vilken myndighet ska Trafikverket samråda med?"
-    assert holds("organisation", "Uppdraget ges till Trafikverket.", question) == 0.0
-    assert holds("organisation", "De ska samråda med Upphandlingsmyndigheten.", question) == 1.0
-    assert holds("date", "Uppdraget gäller 2014–2020.", "Vad gäller för 2014–2020?") == 0.0
-    assert holds("date", "Det redovisas senast den 1 juni 2026.", "När?") == 1.0
-    assert holds("amount", "Högst 1 500 000 kronor får användas.", "Hur mycket?") == 1.0
-    assert holds("role", "Ansvarig statssekreterare ska vara ordförande.", "Vem leder?") == 1.0
-    assert holds("share", "Anslutningsgraden är nu under 60 procent.", "Hur stor andel?") == 1.0
-    assert holds("share", "Finland tillhör de främsta länderna 2020.", "Hur stor andel?") == 0.0
-    list_sentence = "Stödet ska inriktas på medier, jämställdhet och partinära samarbete."
-    assert holds("list", list_sentence, "Vilka områden?") == 1.0
-    assert holds("method", "Det ändras genom att arbetstillståndet frikopplas.", "Hur vill?") == 1.0
-    assigned = "Regeringen ger Konkurrensverket i uppdrag att kartlägga priserna."
-    assert holds("ruling", assigned) == 1.0
-    remiss = "Exploateringskontoret har inget att erinra mot förslaget."
-    assert holds("ruling", remiss, "Har kontoret några invändningar?") == 1.0
-    assert holds("ruling", "Nämnden tillstyrker förslaget.") == 1.0
-    assert holds("date", "Planen antogs av kommissionen i januari 2018.", "När?") == 0.9
-    # A count is not a year, a date or a reference; it may be written in words.
-    for not_a_count in ("under 2011-2012", "den 27 januari 2025", "SFS 2012:638", "år 2019"):
-        assert holds("number", not_a_count, "Hur många?") == 0.0, not_a_count
-    assert holds("number", "2019 dödades 41 635 personer", "Hur många?") == 1.0
-    assert holds("number", "Trettio elever deltog.", "Hur många?") == 0.8
-    assert holds("amount", "Socialstyrelsen får använda två miljoner kronor.", "Hur mycket?") == 0.9
-    named = "Systemet Excise Movement Control System (EMCS) ska användas."
-    assert holds("name", named, "Vilket datasystem?") == 0.7
-    assert holds("name", "Kommissionen vill införa en ’en in en ut’-princip.", "Vilken?") == 0.7
-    assert holds("organisation", "Digg ska samverka med andra myndigheter.", "Vilken?") == 1.0
-    assert holds("ruling", "Någon kränkning ansågs inte ha ägt rum.", "Kränktes?") == 1.0
+@pytest.mark.parametrize(
+    ("kind", "sentence", "question", "weight"),
+    [
+        # A fact the question already names is not its answer.
+        ("organisation", "Uppdraget ges till Trafikverket.", "Ska Trafikverket samråda?", 0.0),
+        ("organisation", "De ska samråda med Upphandlingsmyndigheten.", "Vilken myndighet?", 1.0),
+        ("date", "Uppdraget gäller 2014–2020.", "Vad gäller för 2014–2020?", 0.0),
+        ("date", "Det redovisas senast den 1 juni 2026.", "När?", 1.0),
+        ("date", "Planen antogs av kommissionen i januari 2018.", "När?", 0.9),
+        ("amount", "Högst 1 500 000 kronor får användas.", "Hur mycket?", 1.0),
+        ("amount", "Socialstyrelsen får använda två miljoner kronor.", "Hur mycket?", 0.9),
+        ("role", "Ansvarig statssekreterare ska vara ordförande.", "Vem leder?", 1.0),
+        ("share", "Anslutningsgraden är nu under 60 procent.", "Hur stor andel?", 1.0),
+        ("share", "Finland tillhör de främsta länderna 2020.", "Hur stor andel?", 0.0),
+        ("list", "Stödet gäller medier, jämställdhet och partinära samarbete.", "Vilka?", 1.0),
+        ("method", "Det ändras genom att arbetstillståndet frikopplas.", "Hur vill?", 1.0),
+        ("ruling", "Regeringen ger Konkurrensverket i uppdrag att kartlägga priserna.", "", 1.0),
+        ("ruling", "Kontoret har inget att erinra mot förslaget.", "Invändningar?", 1.0),
+        ("ruling", "Nämnden tillstyrker förslaget.", "", 1.0),
+        ("ruling", "Någon kränkning ansågs inte ha ägt rum.", "Kränktes?", 1.0),
+        # A count is not a year, a date or a reference; it may be written in words.
+        ("number", "under 2011-2012", "Hur många?", 0.0),
+        ("number", "den 27 januari 2025", "Hur många?", 0.0),
+        ("number", "SFS 2012:638", "Hur många?", 0.0),
+        ("number", "år 2019", "Hur många?", 0.0),
+        ("number", "2019 dödades 41 635 personer", "Hur många?", 1.0),
+        ("number", "Trettio elever deltog.", "Hur många?", 0.8),
+        ("name", "Systemet Excise Movement Control System (EMCS) används.", "Vilket system?", 0.7),
+        ("name", "Kommissionen vill införa en ’en in en ut’-princip.", "Vilken princip?", 0.7),
+        ("organisation", "Digg ska samverka med andra myndigheter.", "Vilken myndighet?", 1.0),
+    ],
+)  # fmt: skip
+def test_what_a_sentence_holds(kind, sentence, question, weight):
+    assert holds(kind, sentence, question) == weight
 
 
 def test_the_words_the_title_does_not_say_count_extra():
@@ -212,6 +216,17 @@ def test_a_new_topic_after_och_stands_alone():
     assert leans_on_previous(Cues(False, False, 0, 0), similarity=0.0)
 
 
+def test_a_name_the_corpus_never_uses_opens_a_topic_of_its_own():
+    # In a one-document corpus about Stockholm: "Uppsala" names what the question is
+    # about, and the previous question's words must not find it an answer.
+    rarity = {"kostar": 1.0, "busskort": 1.0, "uppsala": 1.0}
+    found = cues("Vad kostar ett busskort i Uppsala?", rarity)
+    assert found.unknown_name and found.specific == 0
+    assert not leans_on_previous(found, similarity=0.0)
+    # A short follow-up with only unknown ordinary words still leans on the one before.
+    assert leans_on_previous(cues("Och vad kostar det?", {"kostar": 1.0}), 0.0)
+
+
 def test_a_long_question_with_one_specific_word_stands_alone():
     question = "Och när ska utredaren som ser över utländsk finansiering av trossamfund vara klar?"
     rarity = {"trossamfund": 0.8, "utredaren": 0.3, "utländsk": 0.4, "finansiering": 0.3}
@@ -261,6 +276,13 @@ def test_found_needs_lexical_or_semantic_evidence():
     weak = Evidence(relevance=0.1, similarity=0.1, lead_overlap=0.1, unknown=0.9)
     assert not is_found(weak)
     assert is_found(Evidence(relevance=0.9, similarity=0.5, lead_overlap=0.8))
+
+
+def test_meaning_alone_must_be_clearer_without_a_word_in_common():
+    t = FoundThresholds(relevance=1.0, similarity=0.82, wordless_margin=0.03)
+    assert not is_found(Evidence(relevance=0.0, similarity=0.83, lead_overlap=0.0), t)
+    assert is_found(Evidence(relevance=0.0, similarity=0.86, lead_overlap=0.0), t)
+    assert is_found(Evidence(relevance=0.3, similarity=0.83, lead_overlap=0.3), t)
 
 
 def test_thresholds_follow_the_size_of_the_corpus(monkeypatch):
