@@ -124,11 +124,12 @@ def leans_on_previous(
     """Whether a question with these cues, at this cosine to the previous reading, is a
     follow-up. A question that names no specific topic of its own leans on the previous
     one ("När trädde lagen i kraft?"); one that does is a new topic even when it opens with
-    "Och" or says "uppdraget", unless it is very close in meaning to the previous one."""
-    t = thresholds or FollowUpThresholds()
-    long_enough = found.own_words >= t.long_question and found.specific >= 1
+    "Och" or says "uppdraget", unless it is very close in meaning to the previous one. One
+    that names something the corpus never does is always a new topic."""
     if found.unknown_name:
         return False
+    t = thresholds or FollowUpThresholds()
+    long_enough = found.own_words >= t.long_question and found.specific >= 1
     if found.own_words == 0 or (found.specific < t.own_topic and not long_enough):
         return True
     return t.similar is not None and similarity >= t.similar

@@ -64,7 +64,7 @@ class FoundThresholds:
 
         Size matters both ways: in a small corpus an ordinary word of the question is often
         missing by chance (so words no passage uses say little), and the best of a few
-        sentences lies closer to an unrelated question than the best of many does not. So
+        sentences lies less close to an unrelated question than the best of many. So
         bench/calibrate.py calibrates on corpora of several sizes ("found_by_size", each
         with its median passage count); an index uses the one nearest its own size on a log
         scale, and "found" (the whole dev corpus) where no size is given."""

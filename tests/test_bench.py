@@ -1,9 +1,13 @@
-"""The benchmark's own measuring tools: percentiles, a child's peak memory, the target check."""
+"""The benchmark's own measuring tools: percentiles, a child's peak memory, the target check,
+the sub-corpora that "nothing found" is calibrated on."""
 
 from __future__ import annotations
 
 import sys
 
+import numpy as np
+
+from bench.calibrate import SOURCES_PER_CORPUS, sub_corpora
 from bench.measure import latency_summary, percentile, run_child
 from bench.report import markdown, targets
 
@@ -56,3 +60,14 @@ def test_targets_say_met_or_missed_from_the_measured_figures():
     assert status["lexical ≥ 10× faster than rank_bm25"] == "met"
     assert status["one changed file re-indexed ≤ 10 s (10000 docs)"] == "MISSED"
     assert "| hybrid p95 ≤ 50 ms in-process | 80.0 ms | MISSED |" in markdown(results)
+
+
+def test_sub_corpora_hold_every_source_once_and_have_their_size():
+    files = [f"doc-{i}.md" for i in range(300)]
+    sources = files[:45]
+    for size in (1, 10, 100):
+        groups = sub_corpora(files, sources, size, np.random.default_rng(13))
+        assert all(len(g) == len(set(g)) == size for g in groups)
+        held = [f for g in groups for f in g if f in sources]
+        assert sorted(held) == sorted(sources)  # each source in exactly one sub-corpus
+        assert all(sum(f in sources for f in g) <= SOURCES_PER_CORPUS[size] for g in groups)
