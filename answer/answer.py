@@ -21,6 +21,7 @@ from .lead import (
     holds,
     prescore,
     shortlist,
+    weight_share,
     word_overlap,
 )
 from .vectors import embed_cached
@@ -68,8 +69,7 @@ class _Terms:
 
     def share(self, terms: set[str]) -> float:
         """Share of the question's IDF weight among `terms`."""
-        total = sum(self.weights.values())
-        return sum(self.weights[t] for t in terms & self.weights.keys()) / total if total else 0.0
+        return weight_share(self.weights, terms)
 
     def rarest_known(self, count: int = 2) -> list[str]:
         known = [t for t in self.weights if t not in self.unknown]

@@ -295,17 +295,18 @@ repeats the title ("Regeringen uppdrar åt Socialstyrelsen att ta fram …") res
 topic instead of answering."""
 
 
+def weight_share(weights: dict[str, float], terms: set[str]) -> float:
+    """Share of the total of `weights` (term → IDF) that falls on `terms` (0 when empty)."""
+    total = sum(weights.values())
+    return sum(weights[t] for t in terms & weights.keys()) / total if total else 0.0
+
+
 def word_overlap(weights: dict[str, float], terms: set[str], title_terms: set[str]) -> float:
     """The words feature of a candidate with analysed `terms`: the share of the question's
     rare-word `weights` (term → IDF) it contains, plus BEYOND_TITLE times the same share
     among the question's terms that `title_terms` (its document's title) lacks."""
-
-    def share(wanted: dict[str, float]) -> float:
-        total = sum(wanted.values())
-        return sum(v for t, v in wanted.items() if t in terms) / total if total else 0.0
-
     beyond = {t: v for t, v in weights.items() if t not in title_terms}
-    return share(weights) + BEYOND_TITLE * share(beyond)
+    return weight_share(weights, terms) + BEYOND_TITLE * weight_share(beyond, terms)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from answer import answer_question
-from answer.found import CALIBRATION, Evidence, FoundThresholds, found_where, is_found
+from answer.found import CALIBRATION, Evidence, FoundThresholds, found_where
 from app.evaluation import Question, read_questions
 from index import SearchIndex
 
@@ -49,23 +49,34 @@ def rates(
     return _rates(_fields(answerable), _fields(unanswerable), t)
 
 
+_NEVER_FOUND = {
+    "relevance": -np.inf,
+    "similarity": -np.inf,
+    "unknown": np.inf,
+    "missing_rare": np.inf,
+}
+"""The evidence of a question with nothing to quote: no threshold finds it."""
+
+
 def _fields(evidence: list[Evidence | None]) -> dict[str, np.ndarray]:
-    """The evidence as arrays per field; a question with nothing to quote is never found."""
-    rows = [e for e in evidence if e is not None]
-    arrays = {
-        name: np.array([getattr(e, name) for e in rows], dtype=np.float64)
-        for name in ("relevance", "similarity", "unknown", "missing_rare")
+    """The evidence as one array per field, for found_where over a whole question set."""
+    return {
+        name: np.array(
+            [never if e is None else getattr(e, name) for e in evidence], dtype=np.float64
+        )
+        for name, never in _NEVER_FOUND.items()
     }
-    return arrays | {"count": np.array(len(evidence))}
+
+
+def _found(f: dict[str, np.ndarray], t: FoundThresholds) -> np.ndarray:
+    return found_where(f["relevance"], f["similarity"], f["unknown"], f["missing_rare"], t)
 
 
 def _rates(yes: dict[str, np.ndarray], no: dict[str, np.ndarray], t: FoundThresholds):
-    def found(f):
-        return found_where(f["relevance"], f["similarity"], f["unknown"], f["missing_rare"], t)
-
+    answered, found_no = _found(yes, t), _found(no, t)
     return {
-        "answered": float(found(yes).sum()) / (int(yes["count"]) or 1),
-        "refused": 1.0 - float(found(no).sum()) / (int(no["count"]) or 1),
+        "answered": float(answered.mean()) if len(answered) else 0.0,
+        "refused": float(1.0 - found_no.mean()) if len(found_no) else 0.0,
     }
 
 
@@ -126,8 +137,8 @@ def cross_validated(
         train_yes = [e for i, e in enumerate(answerable) if i % folds != fold]
         train_no = [e for i, e in enumerate(unanswerable) if i % folds != fold]
         t, _ = calibrate(train_yes, train_no)
-        answered += sum(e is not None and is_found(e, t) for e in answerable[fold::folds])
-        refused += sum(e is None or not is_found(e, t) for e in unanswerable[fold::folds])
+        answered += int(_found(_fields(answerable[fold::folds]), t).sum())
+        refused += int((~_found(_fields(unanswerable[fold::folds]), t)).sum())
     return {"answered": answered / len(answerable), "refused": refused / len(unanswerable)}
 
 
